@@ -1,0 +1,505 @@
+"""Audio in and out: decode any file soundfile reads, resample, segment, and save atomically.
+
+Conventions (see EVALUATION.md): float32 samples in [-1, 1], mono, 22050 Hz, 3-s windows.
+Decoding streams the file in blocks, so memory stays bounded by the output plus one block.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Union
+
+import numpy as np
+
+from keras_musiclatent.errors import (
+    AudioDecodeError,
+    AudioFileNotFoundError,
+    AudioIsDirectoryError,
+    EmptyAudioError,
+    InvalidAudioError,
+)
+
+__all__ = [
+    "DEFAULT_SAMPLE_RATE",
+    "DEFAULT_SEGMENT_SECONDS",
+    "AudioInfo",
+    "info",
+    "load",
+    "prepare",
+    "resample",
+    "save",
+    "segment",
+    "stream",
+]
+
+DEFAULT_SAMPLE_RATE = 22050
+DEFAULT_SEGMENT_SECONDS = 3.0
+# One decode block: large enough to amortise soxr's per-call cost, small enough that a
+# multi-channel float file never needs much more memory than its mono output.
+_BLOCK_FRAMES = 1 << 18
+# MP3 frame counts come from the Xing/LAME header and are off by encoder delay and padding.
+_MP3_SLACK_FRAMES = 4 * 1152
+
+PathOrFile = Union[str, os.PathLike, IO[bytes]]
+
+
+def _name(source: Any) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    return str(getattr(source, "name", "<file object>"))
+
+
+def _check_path(source: PathOrFile) -> None:
+    if not isinstance(source, (str, os.PathLike)):
+        return
+    path = Path(source)
+    if path.is_dir():
+        raise AudioIsDirectoryError(f"{path}: is a directory, not an audio file")
+    if not path.exists():
+        raise AudioFileNotFoundError(f"{path}: no such file")
+
+
+def _wav_truncation(path: str | os.PathLike) -> str | None:
+    """Return a message when a RIFF/WAVE header promises more sample bytes than the file has.
+
+    libsndfile quietly shortens such files to what is there; a truncated download should
+    not pass for a short song.
+    """
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            pos = 12
+            while pos + 8 <= size:
+                fh.seek(pos)
+                chunk = fh.read(8)
+                if len(chunk) < 8:
+                    return None
+                cid, csize = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if cid == b"data":
+                    # 0 and 0xFFFFFFFF mark streamed WAVs whose size was never filled in.
+                    if csize in (0, 0xFFFFFFFF):
+                        return None
+                    have = size - (pos + 8)
+                    if csize > have:
+                        return (
+                            f"truncated: the WAV header promises {csize} bytes of samples "
+                            f"but the file holds {have}"
+                        )
+                    return None
+                pos += 8 + csize + (csize & 1)
+    except OSError:
+        return None
+    return None
+
+
+def _ogg_truncation(path: str | os.PathLike) -> str | None:
+    """Return a message when an Ogg stream does not end with a complete end-of-stream page.
+
+    libsndfile reports the length up to the last page it finds, so a cut Ogg file would
+    otherwise look like a shorter, intact one.
+    """
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"OggS":
+                return None
+            start = max(0, size - (1 << 17))  # an Ogg page is at most 65307 bytes
+            fh.seek(start)
+            tail = fh.read()
+    except OSError:
+        return None
+    pos = tail.rfind(b"OggS")
+    while pos >= 0:
+        header = tail[pos : pos + 27]
+        if len(header) == 27 and header[4] == 0:  # version 0: a real page header
+            n_segments = header[26]
+            lacing = tail[pos + 27 : pos + 27 + n_segments]
+            page_end = pos + 27 + n_segments + sum(lacing)
+            if len(lacing) < n_segments or page_end > len(tail):
+                return "truncated: the last Ogg page is incomplete"
+            if not header[5] & 0x04:
+                return "truncated: the Ogg stream has no end-of-stream page"
+            return None
+        pos = tail.rfind(b"OggS", 0, pos)
+    return "truncated or corrupt: no Ogg page found at the end of the file"
+
+
+def _container_problem(path: str | os.PathLike) -> str | None:
+    return _wav_truncation(path) or _ogg_truncation(path)
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file holds, read from its header (no decoding).
+
+    Attributes:
+        path: the file's name.
+        sample_rate: native sample rate in Hz.
+        channels: channel count.
+        frames: samples per channel.
+        duration: seconds.
+        format: container, e.g. ``"WAV"``, ``"OGG"``.
+        subtype: sample encoding, e.g. ``"PCM_16"``, ``"VORBIS"``.
+    """
+
+    path: str
+    sample_rate: int
+    channels: int
+    frames: int
+    duration: float
+    format: str
+    subtype: str
+
+    def segments(self, *, seconds: float = DEFAULT_SEGMENT_SECONDS) -> int:
+        """Number of windows :func:`segment` makes of this file."""
+        return _segment_count(self.frames, self.sample_rate, seconds, 1.0)
+
+
+def _open(source: PathOrFile):
+    import soundfile as sf
+
+    _check_path(source)
+    name = _name(source)
+    if isinstance(source, (str, os.PathLike)) and os.path.getsize(source) == 0:
+        raise AudioDecodeError(f"{name}: empty file (0 bytes)")
+    try:
+        return sf.SoundFile(source if not isinstance(source, Path) else str(source))
+    except sf.LibsndfileError as exc:
+        detail = str(exc).split(":", 1)[-1].strip() if ":" in str(exc) else str(exc)
+        raise AudioDecodeError(f"{name}: not a readable audio file ({detail})") from None
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise AudioDecodeError(f"{name}: not a readable audio file ({exc})") from None
+
+
+def info(source: PathOrFile) -> AudioInfo:
+    """Read a file's header.
+
+    Args:
+        source: path or binary file object.
+
+    Returns:
+        An :class:`AudioInfo`.
+
+    Raises:
+        AudioFileNotFoundError, AudioIsDirectoryError, AudioDecodeError, EmptyAudioError.
+
+    Example:
+        >>> info("song.ogg").duration  # doctest: +SKIP
+        30.01
+    """
+    name = _name(source)
+    with _open(source) as f:
+        result = AudioInfo(
+            path=name,
+            sample_rate=int(f.samplerate),
+            channels=int(f.channels),
+            frames=int(f.frames),
+            duration=float(f.frames) / float(f.samplerate),
+            format=str(f.format),
+            subtype=str(f.subtype),
+        )
+    if isinstance(source, (str, os.PathLike)):
+        problem = _container_problem(source)
+        if problem:
+            raise AudioDecodeError(f"{name}: {problem}")
+    if result.frames == 0:
+        raise EmptyAudioError(f"{name}: holds zero samples (empty or truncated)")
+    return result
+
+
+def stream(
+    source: PathOrFile,
+    *,
+    sr: int | None = DEFAULT_SAMPLE_RATE,
+    mono: bool = True,
+    block_frames: int = _BLOCK_FRAMES,
+) -> Iterator[np.ndarray]:
+    """Decode a file block by block, mixed to mono and resampled on the fly.
+
+    Args:
+        source: path or binary file object (WAV, FLAC, OGG, MP3, AU, ... — what soundfile reads).
+        sr: output rate in Hz; ``None`` keeps the file's rate.
+        mono: average the channels.
+        block_frames: input frames decoded per step.
+
+    Yields:
+        float32 arrays, ``(n,)`` when mono else ``(n, channels)``.
+
+    Raises:
+        AudioFileNotFoundError, AudioIsDirectoryError, AudioDecodeError (not audio, truncated,
+        corrupt), EmptyAudioError (zero samples), InvalidAudioError (NaN/inf samples).
+    """
+    import soundfile as sf
+    import soxr
+
+    name = _name(source)
+    if isinstance(source, (str, os.PathLike)):
+        _check_path(source)
+        problem = _container_problem(source)
+        if problem:
+            raise AudioDecodeError(f"{name}: {problem}")
+    with _open(source) as f:
+        native, channels, expected = int(f.samplerate), int(f.channels), int(f.frames)
+        if native <= 0:
+            raise AudioDecodeError(f"{name}: invalid sample rate {native}")
+        out_rate = native if sr is None else int(sr)
+        if out_rate <= 0:
+            raise InvalidAudioError(f"target sample rate must be positive, got {sr}")
+        resampler = None
+        if out_rate != native:
+            resampler = soxr.ResampleStream(
+                native, out_rate, 1 if mono else channels, dtype="float32", quality="HQ"
+            )
+        done = 0
+        produced = 0
+        while True:
+            try:
+                block = f.read(block_frames, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as exc:
+                raise AudioDecodeError(
+                    f"{name}: corrupt or truncated audio data after {done / native:.2f} s ({exc})"
+                ) from None
+            last = len(block) < block_frames
+            if len(block):
+                bad = ~np.isfinite(block)
+                if bad.any():
+                    first = int(np.argmax(bad.any(axis=1))) + done
+                    raise InvalidAudioError(
+                        f"{name}: holds NaN or infinite samples (first at {first / native:.3f} s)"
+                    )
+                done += len(block)
+            data = block.mean(axis=1, dtype=np.float32) if mono else block
+            if resampler is not None:
+                data = resampler.resample_chunk(np.ascontiguousarray(data), last=last)
+            data = np.ascontiguousarray(data, dtype=np.float32)
+            if len(data):
+                produced += len(data)
+                yield data
+            if last:
+                break
+        if done == 0:
+            raise EmptyAudioError(f"{name}: holds zero samples (empty or truncated)")
+        slack = _MP3_SLACK_FRAMES if str(f.format) == "MP3" else 0
+        if expected > 0 and done + slack < expected:
+            raise AudioDecodeError(
+                f"{name}: truncated: the header promises {expected} frames "
+                f"but only {done} could be decoded"
+            )
+
+
+def load(
+    source: PathOrFile,
+    sr: int | None = DEFAULT_SAMPLE_RATE,
+    mono: bool = True,
+) -> np.ndarray:
+    """Decode an audio file to float32 samples.
+
+    Args:
+        source: path or binary file object (WAV, FLAC, OGG, MP3, AU, ...).
+        sr: output sample rate (soxr high-quality resampling); ``None`` keeps the file's rate.
+        mono: mix channels to mono by averaging.
+
+    Returns:
+        ``(samples,)`` float32 when mono, else ``(samples, channels)``.
+
+    Raises:
+        AudioFileNotFoundError: the path does not exist.
+        AudioIsDirectoryError: the path is a directory.
+        AudioDecodeError: not audio, or truncated/corrupt data.
+        EmptyAudioError: zero samples.
+        InvalidAudioError: NaN or infinite samples.
+
+    Example:
+        >>> y = load("song.ogg")  # doctest: +SKIP
+        >>> y.dtype, y.ndim
+        (dtype('float32'), 1)
+    """
+    blocks = list(stream(source, sr=sr, mono=mono))
+    if not blocks:
+        raise EmptyAudioError(f"{_name(source)}: holds zero samples after resampling")
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
+
+
+def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Resample with soxr (high quality); returns float32 of the same layout."""
+    import soxr
+
+    if orig_sr <= 0 or target_sr <= 0:
+        raise InvalidAudioError(f"sample rates must be positive, got {orig_sr} -> {target_sr}")
+    audio = np.asarray(audio, dtype=np.float32)
+    if orig_sr == target_sr:
+        return audio
+    return np.ascontiguousarray(soxr.resample(audio, orig_sr, target_sr, quality="HQ"), np.float32)
+
+
+def prepare(
+    audio: Any,
+    *,
+    sr: int,
+    target_sr: int = DEFAULT_SAMPLE_RATE,
+    channels_last: bool = True,
+    name: str = "audio",
+) -> np.ndarray:
+    """Validate an in-memory signal and bring it to mono float32 at ``target_sr``.
+
+    Args:
+        audio: ``(samples,)`` or multi-channel ``(samples, channels)`` (``channels_last``)
+            or ``(channels, samples)``; any real dtype (ints are scaled to [-1, 1]).
+        sr: its sample rate.
+        target_sr: the rate to return.
+        channels_last: layout of a 2-D input.
+        name: how errors refer to it.
+
+    Returns:
+        ``(samples,)`` float32.
+
+    Raises:
+        InvalidAudioError: wrong shape, non-numeric, NaN/inf values, bad rate.
+        EmptyAudioError: zero samples.
+    """
+    arr = np.asarray(audio)
+    if arr.dtype.kind not in "fiu":
+        raise InvalidAudioError(f"{name}: expected numeric samples, got dtype {arr.dtype}")
+    if arr.dtype.kind in "iu":
+        info_ = np.iinfo(arr.dtype)
+        scale = float(max(abs(info_.min), info_.max))
+        offset = 0.0 if arr.dtype.kind == "i" else (info_.max + 1) / 2.0
+        arr = ((arr.astype(np.float64) - offset) / scale).astype(np.float32)
+    if arr.ndim == 2:
+        arr = arr.mean(axis=1 if channels_last else 0)
+    elif arr.ndim != 1:
+        raise InvalidAudioError(
+            f"{name}: expected (samples,) or (samples, channels), got shape {arr.shape}"
+        )
+    if arr.size == 0:
+        raise EmptyAudioError(f"{name}: holds zero samples")
+    arr = np.asarray(arr, dtype=np.float32)
+    if not np.isfinite(arr).all():
+        raise InvalidAudioError(f"{name}: holds NaN or infinite samples")
+    if not isinstance(sr, (int, np.integer)) or sr <= 0:
+        raise InvalidAudioError(f"{name}: sample rate must be a positive integer, got {sr!r}")
+    return resample(arr, int(sr), int(target_sr))
+
+
+def _segment_count(n: int, sr: int, seconds: float, min_remainder: float) -> int:
+    length = int(round(seconds * sr))
+    if n <= 0:
+        return 0
+    if n < length:
+        return 1
+    full, rest = divmod(n, length)
+    return full + (1 if rest >= int(round(min_remainder * sr)) and rest > 0 else 0)
+
+
+def segment(
+    audio: np.ndarray,
+    sr: int = DEFAULT_SAMPLE_RATE,
+    seconds: float = DEFAULT_SEGMENT_SECONDS,
+    *,
+    min_remainder_seconds: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cut a mono signal into fixed windows, exactly as EVALUATION.md defines.
+
+    Non-overlapping windows from the start; a remainder of ``min_remainder_seconds`` or more
+    becomes a last zero-padded window; a clip shorter than one window is one zero-padded window.
+
+    Args:
+        audio: ``(samples,)`` mono signal.
+        sr: its sample rate.
+        seconds: window length.
+        min_remainder_seconds: shortest tail kept as a padded window.
+
+    Returns:
+        ``(windows, lengths)``: float32 ``(n, round(seconds * sr))`` and int64 ``(n,)``,
+        the number of real samples in each window (for masks).
+
+    Raises:
+        InvalidAudioError: not 1-D, or a non-positive window.
+        EmptyAudioError: zero samples.
+
+    Example:
+        >>> w, n = segment(np.zeros(22050 * 7, np.float32), 22050)
+        >>> w.shape, n.tolist()
+        ((3, 66150), [66150, 66150, 22050])
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 1:
+        raise InvalidAudioError(f"segment expects mono (samples,), got shape {audio.shape}")
+    length = int(round(seconds * sr))
+    if length <= 0:
+        raise InvalidAudioError(f"segment length must be positive, got {seconds} s at {sr} Hz")
+    count = _segment_count(len(audio), sr, seconds, min_remainder_seconds)
+    if count == 0:
+        raise EmptyAudioError("cannot segment audio with zero samples")
+    windows = np.zeros((count, length), dtype=np.float32)
+    lengths = np.zeros(count, dtype=np.int64)
+    for i in range(count):
+        chunk = audio[i * length : (i + 1) * length]
+        windows[i, : len(chunk)] = chunk
+        lengths[i] = len(chunk)
+    return windows, lengths
+
+
+def save(
+    path: str | os.PathLike,
+    audio: np.ndarray,
+    sr: int = DEFAULT_SAMPLE_RATE,
+    *,
+    subtype: str = "PCM_16",
+) -> Path:
+    """Write a WAV file atomically (temporary file in the same folder, then rename).
+
+    A crash mid-write never leaves a partial file at ``path``, and never clobbers an existing one
+    with half a file.
+
+    Args:
+        path: destination ``.wav``; parent folders are created.
+        audio: ``(samples,)`` or ``(samples, channels)`` float in [-1, 1] (clipped).
+        sr: sample rate.
+        subtype: soundfile subtype, e.g. ``"PCM_16"``, ``"PCM_24"``, ``"FLOAT"``.
+
+    Returns:
+        The written path.
+
+    Raises:
+        InvalidAudioError: NaN/inf samples, bad shape or rate. EmptyAudioError: zero samples.
+    """
+    import soundfile as sf
+
+    arr = np.asarray(audio, dtype=np.float32)
+    if arr.ndim not in (1, 2):
+        raise InvalidAudioError(f"cannot save audio of shape {arr.shape}")
+    if arr.size == 0:
+        raise EmptyAudioError(f"{path}: refusing to write zero samples")
+    if not np.isfinite(arr).all():
+        raise InvalidAudioError(f"{path}: refusing to write NaN or infinite samples")
+    if not isinstance(sr, (int, np.integer)) or sr <= 0:
+        raise InvalidAudioError(f"sample rate must be a positive integer, got {sr!r}")
+    if subtype != "FLOAT":
+        arr = np.clip(arr, -1.0, 1.0)
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    os.close(fd)
+    try:
+        sf.write(tmp, arr, int(sr), format="WAV", subtype=subtype)
+        os.replace(tmp, dest)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return dest
+
+
+def duration_to_frames(seconds: float, sr: int) -> int:
+    """Samples in ``seconds`` at ``sr`` (rounded), the one rounding rule used everywhere."""
+    return int(math.floor(seconds * sr + 0.5))

@@ -1,0 +1,126 @@
+"""The ``musiclatent`` command line, thin over the package.
+
+Errors print one line on stderr and exit non-zero; set ``MUSICLATENT_DEBUG=1`` for tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+# TensorFlow's C++ start-up logging is noise on a command line; users can still raise it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from keras_musiclatent import __version__
+from keras_musiclatent.errors import MusicLatentError
+
+__all__ = ["main"]
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def _command(name: str):
+    def register(func: Callable[[argparse.Namespace], int]):
+        _COMMANDS[name] = func
+        return func
+
+    return register
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, like every other error
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.exit(2)
+
+
+@_command("info")
+def _info(args: argparse.Namespace) -> int:
+    from keras_musiclatent import audio
+
+    rows = []
+    for path in args.files:
+        meta = audio.info(path)
+        rows.append(
+            {
+                "file": str(path),
+                "duration_s": round(meta.duration, 3),
+                "sample_rate": meta.sample_rate,
+                "channels": meta.channels,
+                "format": f"{meta.format}/{meta.subtype}",
+                "segments": meta.segments(seconds=args.segment_seconds),
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(
+                f"{row['file']}: {row['duration_s']:.2f} s, {row['sample_rate']} Hz, "
+                f"{row['channels']} ch, {row['format']}, "
+                f"{row['segments']} x {args.segment_seconds:g}-s segments"
+            )
+    return 0
+
+
+@_command("demo")
+def _demo(args: argparse.Namespace) -> int:
+    from keras_musiclatent.demo_job import run_demo
+
+    summary = run_demo(out=Path(args.out), seed=args.seed)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="musiclatent",
+        description="Latent spaces of short music clips: encode, decode, interpolate, probe, "
+        "classify and compress music with Keras 3 models.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("info", help="duration, rate, channels and 3-s segments of audio files")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--segment-seconds", type=float, default=3.0)
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    p = sub.add_parser(
+        "demo",
+        help="run the main job on the built-in demo clip: encode it, decode it, write WAVs",
+    )
+    p.add_argument("--out", default="musiclatent-demo", help="output folder (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``musiclatent``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return _COMMANDS[args.command](args)
+    except MusicLatentError as exc:
+        if os.environ.get("MUSICLATENT_DEBUG"):
+            raise
+        sys.stderr.write(f"musiclatent: error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("musiclatent: interrupted\n")
+        return 130
+    except (OSError, ValueError) as exc:
+        if os.environ.get("MUSICLATENT_DEBUG"):
+            raise
+        sys.stderr.write(f"musiclatent: error: {exc}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The musiclatent command line: help, info, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.conftest import REPO_ROOT, tone
+
+
+def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.pop("MUSICLATENT_DEBUG", None)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the CLI must quiet TensorFlow by itself
+    return subprocess.run(
+        [sys.executable, "-m", "keras_musiclatent.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO_ROOT,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_help():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert "info" in result.stdout and "demo" in result.stdout
+
+
+def test_no_command_prints_help_and_fails():
+    result = run_cli()
+    assert result.returncode == 2
+    assert "usage" in result.stdout
+
+
+def test_info(tmp_path):
+    sf.write(tmp_path / "a.wav", tone(7.0, sr=44100), 44100)
+    sf.write(tmp_path / "b.flac", np.zeros((22050 * 2, 2), np.float32), 22050)
+    result = run_cli("info", str(tmp_path / "a.wav"), str(tmp_path / "b.flac"), "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["segments"] for r in rows] == [3, 1]
+    assert rows[0]["sample_rate"] == 44100 and rows[1]["channels"] == 2
+    text = run_cli("info", str(tmp_path / "a.wav"))
+    assert "7.00 s, 44100 Hz, 1 ch" in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p / "missing.wav", "no such file"),
+        (lambda p: p, "is a directory"),
+        (lambda p: (p / "text.wav").write_text("hello") and p / "text.wav", "not a readable"),
+    ],
+    ids=["missing", "directory", "not-audio"],
+)
+def test_info_errors_are_one_line(tmp_path, make, message):
+    target = make(tmp_path)
+    result = run_cli("info", str(target))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("musiclatent: error:") and message in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_error_is_one_line():
+    result = run_cli("info")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
