@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import IO, Any
 
 import numpy as np
 
@@ -46,7 +46,7 @@ _BLOCK_FRAMES = 1 << 18
 # MP3 frame counts come from the Xing/LAME header and are off by encoder delay and padding.
 _MP3_SLACK_FRAMES = 4 * 1152
 
-PathOrFile = Union[str, os.PathLike, IO[bytes]]
+PathOrFile = str | os.PathLike | IO[bytes]
 
 
 def _name(source: Any) -> str:

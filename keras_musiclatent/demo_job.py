@@ -64,7 +64,7 @@ def run_demo(*, out: Path, seed: int = 0) -> dict[str, Any]:
     _write_npz(out / "latent.npz", mean=z_mean, log_var=z_log_var, z=z, lengths=lengths)
     _write_npz(out / "logmel.npz", input=reference, decoded=decoded)
     summary = {
-        "model": "MusicVAE (untrained, seed %d)" % seed,
+        "model": f"MusicVAE (untrained, seed {seed})",
         "clip_seconds": round(len(clip) / audio.DEFAULT_SAMPLE_RATE, 3),
         "segments": len(windows),
         "latent_dim": int(z_mean.shape[-1]),
