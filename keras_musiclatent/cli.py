@@ -21,6 +21,8 @@ from keras_musiclatent.errors import MusicLatentError
 __all__ = ["main"]
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+# Commands that never touch Keras, so they start fast.
+_LIGHT_COMMANDS = {"info"}
 
 
 def _command(name: str):
@@ -29,6 +31,35 @@ def _command(name: str):
         return func
 
     return register
+
+
+def _import_backend_quietly() -> None:
+    """Import Keras (and its backend) with C++ start-up logging kept off the terminal.
+
+    TensorFlow prints absl/oneDNN banners to file descriptor 2 at import time, and in-process
+    environment settings come too late to stop them, so the descriptor is parked meanwhile.
+    Anything printed by an import that fails is replayed.
+    """
+    if "keras" in sys.modules or os.environ.get("MUSICLATENT_DEBUG"):
+        return
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            import keras
+
+            keras.ops.zeros(1)  # first op: some backends log on device discovery
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,6 +106,29 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+@_command("train")
+def _train(args: argparse.Namespace) -> int:
+    from keras_musiclatent.training import train
+
+    result = train(
+        args.config,
+        out=args.out,
+        resume=args.resume,
+        seed=args.seed,
+        verbose=1 if sys.stdout.isatty() else 2,
+    )
+    last = result.history[-1] if result.history else {}
+    summary = {
+        "out": str(result.out),
+        "epochs_completed": result.epochs_completed,
+        "best_val_spectral_rmse_db": result.best,
+        "last_epoch": last,
+        "seconds": round(result.seconds, 1),
+    }
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="musiclatent",
@@ -95,6 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default="musiclatent-demo", help="output folder (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser(
+        "train",
+        help="train a model from a JSON/YAML config; checkpoints every epoch, resumable",
+    )
+    p.add_argument("config", type=Path, metavar="CONFIG")
+    p.add_argument("--out", required=True, type=Path, help="run folder")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    p.add_argument("--seed", type=int, default=None, help="overrides training.seed")
     return parser
 
 
@@ -106,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if args.command not in _LIGHT_COMMANDS:
+            _import_backend_quietly()
         return _COMMANDS[args.command](args)
     except MusicLatentError as exc:
         if os.environ.get("MUSICLATENT_DEBUG"):

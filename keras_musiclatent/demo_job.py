@@ -36,7 +36,8 @@ def run_demo(*, out: Path, seed: int = 0) -> dict[str, Any]:
 
     Until a pretrained model ships, the model is the default architecture, untrained and seeded.
 
-    Writes ``demo.wav``, ``latent.npz`` (mean, log_var, z per 3-s segment), ``logmel.npz``
+    Writes ``demo.wav``, ``reconstruction.wav`` (the decoded log-mel made audible),
+    ``latent.npz`` (mean, log_var, z per 3-s segment), ``logmel.npz``
     (input and decoded log-mel, dB) and ``summary.json`` under ``out``.
 
     Args:
@@ -61,6 +62,12 @@ def run_demo(*, out: Path, seed: int = 0) -> dict[str, Any]:
     z_mean, z_log_var, z = (keras.ops.convert_to_numpy(t) for t in vae.encode(windows))
     decoded = keras.ops.convert_to_numpy(vae.decode(z_mean))
     reference = keras.ops.convert_to_numpy(LogMelSpectrogram()(windows))
+    from keras_musiclatent.inversion import logmel_to_audio
+
+    segment_samples = windows.shape[1]
+    heard = logmel_to_audio(decoded, length=segment_samples, seed=seed)
+    heard = np.concatenate([heard[i, :n] for i, n in enumerate(lengths)])
+    audio.save(out / "reconstruction.wav", heard / max(1e-9, float(np.abs(heard).max())) * 0.9)
     _write_npz(out / "latent.npz", mean=z_mean, log_var=z_log_var, z=z, lengths=lengths)
     _write_npz(out / "logmel.npz", input=reference, decoded=decoded)
     summary = {
@@ -69,7 +76,9 @@ def run_demo(*, out: Path, seed: int = 0) -> dict[str, Any]:
         "segments": len(windows),
         "latent_dim": int(z_mean.shape[-1]),
         "logmel_shape": list(reference.shape[1:]),
-        "files": sorted(["demo.wav", "latent.npz", "logmel.npz", "summary.json"]),
+        "files": sorted(
+            ["demo.wav", "reconstruction.wav", "latent.npz", "logmel.npz", "summary.json"]
+        ),
     }
     _write_json(out / "summary.json", summary)
     return summary

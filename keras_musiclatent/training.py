@@ -1,0 +1,364 @@
+"""Train a latent model from a config file, with checkpoints that survive a crash.
+
+A run folder holds everything a run needs to go on or to be used::
+
+    OUT/config.json         the resolved config (a resumed run must match it)
+    OUT/backup/             Keras BackupAndRestore state: weights + epoch, written every epoch
+    OUT/last.keras          the model after the last completed epoch (atomic)
+    OUT/best.keras          the model with the lowest validation spectral RMSE so far (atomic)
+    OUT/history.csv         one row per epoch (appended across resumes)
+    OUT/logs/               TensorBoard: scalars, log-mel images and audio of reconstructions
+    OUT/training.json       what the run did: epochs, time, best metric, versions
+
+A run killed at any point (even ``kill -9`` mid-epoch) continues with ``resume=True`` from the
+last completed epoch; the epochs it had finished are not trained again.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from keras_musiclatent.errors import ConfigError
+
+__all__ = ["DEFAULT_CONFIG", "TrainResult", "build_model", "load_config", "train"]
+
+#: Every key a config may set, with its default. A config file overrides what it names.
+DEFAULT_CONFIG: dict[str, Any] = {
+    "data": {
+        "dataset": "gtzan",  # "gtzan" | "fma" | "folder"
+        "root": None,  # dataset folder (required)
+        "split_file": None,  # GTZAN: a clip,genre,split CSV (default: split.csv in root)
+        "train_split": "train",
+        "valid_split": "valid",
+        # Unlabelled extra splits added to training (e.g. GTZAN's "excluded" clips help the
+        # unsupervised model and never touch the validation set).
+        "extra_train_splits": [],
+        "split_seed": None,  # a seeded stratified random split instead of the split file
+        "cache_dir": None,  # decoded-audio cache: epochs after the first skip decoding
+        "max_clips": None,  # cap per split, for quick experiments
+        "segment_seconds": 3.0,
+        "sample_rate": 22050,
+    },
+    "model": {"class": "MusicVAE"},  # the rest are keyword arguments of that class
+    "optimizer": {"learning_rate": 1e-3, "clipnorm": 1.0},
+    "training": {
+        "epochs": 30,
+        "batch_size": 32,
+        "early_stopping_patience": 8,
+        "monitor": "val_spectral_rmse_db",
+        "reconstruction_examples": 3,  # written to TensorBoard each epoch
+        "seed": 0,
+    },
+}
+
+
+#: Batches of training audio that set the per-band normalisation before training.
+ADAPT_BATCHES = 24
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if key not in base and where != "model":
+            raise ConfigError(f"unknown config key {where + '.' if where else ''}{key}")
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict) and key != "model":
+            out[key] = _merge(base[key], value, key)
+        elif key == "model" and isinstance(value, Mapping):
+            out[key] = dict(value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(source: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
+    """Read a JSON or YAML training config and fill in the defaults.
+
+    Args:
+        source: a ``.json``/``.yaml``/``.yml`` path or a mapping.
+
+    Returns:
+        The complete config (see :data:`DEFAULT_CONFIG`).
+
+    Raises:
+        ConfigError: unreadable file, unknown keys, or invalid values.
+    """
+    if isinstance(source, Mapping):
+        raw: Any = source
+        name = "config"
+    else:
+        path = Path(source)
+        name = str(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such config file")
+        text = path.read_text()
+        try:
+            if path.suffix.lower() in (".yaml", ".yml"):
+                import yaml
+
+                raw = yaml.safe_load(text)
+            else:
+                raw = json.loads(text)
+        except Exception as exc:
+            raise ConfigError(f"{path}: cannot parse ({exc})") from None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{name}: expected a mapping at the top level")
+    config = _merge(DEFAULT_CONFIG, raw)
+    data, training = config["data"], config["training"]
+    if data["dataset"] not in ("gtzan", "fma", "folder"):
+        raise ConfigError(f"{name}: data.dataset must be gtzan, fma or folder")
+    if not data["root"]:
+        raise ConfigError(f"{name}: data.root is required")
+    if int(training["epochs"]) < 1 or int(training["batch_size"]) < 1:
+        raise ConfigError(f"{name}: training.epochs and training.batch_size must be >= 1")
+    if "class" not in config["model"]:
+        raise ConfigError(f"{name}: model.class is required (MusicVAE or MusicAutoencoder)")
+    return config
+
+
+def build_model(model_config: Mapping[str, Any]):
+    """Instantiate ``model_config["class"]`` with the remaining keys as keyword arguments."""
+    from keras_musiclatent import models
+
+    kwargs = dict(model_config)
+    name = kwargs.pop("class")
+    cls = getattr(models, name, None)
+    if cls is None:
+        raise ConfigError(f"unknown model class {name!r}")
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"model {name}: {exc}") from None
+
+
+def _tables(config: dict[str, Any]):
+    from keras_musiclatent import data as data_mod
+
+    d = config["data"]
+    root = Path(d["root"]).expanduser()
+    if d["dataset"] == "gtzan":
+        table = data_mod.load_gtzan(root, split_file=d["split_file"], split_seed=d["split_seed"])
+    elif d["dataset"] == "fma":
+        table = data_mod.load_fma(root)
+    else:
+        seed = 0 if d["split_seed"] is None else d["split_seed"]
+        table = data_mod.load_folder(root, split_seed=seed)
+    train_splits = {d["train_split"], *d["extra_train_splits"]}
+    train = table.filter(lambda clip: clip.split in train_splits)
+    valid = table.split(d["valid_split"])
+    if d["max_clips"]:
+        # Every k-th clip keeps the genres balanced in a sorted table.
+        def thin(t):
+            step = max(1, len(t) // int(d["max_clips"]))
+            return t[::step][: int(d["max_clips"])]
+
+        train, valid = thin(train), thin(valid)
+    if len(train) == 0:
+        raise ConfigError(f"split {d['train_split']!r} of {root} holds no clips")
+    if len(valid) == 0:
+        raise ConfigError(f"split {d['valid_split']!r} of {root} holds no clips")
+    return train, valid
+
+
+def _claim_run_folder(out: Path, config: dict[str, Any], *, resume: bool) -> None:
+    saved = out / "config.json"
+    if saved.exists():
+        if not resume:
+            raise ConfigError(
+                f"{out} already holds a run; pass --resume to continue it or choose another --out"
+            )
+        previous = json.loads(saved.read_text())
+        if previous != json.loads(json.dumps(config, default=str)):
+            raise ConfigError(f"{out}: --resume with a config that differs from the saved one")
+    elif resume and (out / "backup").exists():
+        raise ConfigError(f"{out}: cannot resume, config.json is missing")
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_json(saved, config)
+
+
+def _atomic_save(model, dest: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".keras", dir=dest.parent)
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _atomic_json(dest: Path, payload: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(payload, fh, indent=2, default=str)
+    os.replace(tmp, dest)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` did.
+
+    Attributes:
+        out: the run folder.
+        epochs_completed: epochs finished in total (across resumes).
+        history: per-epoch logs (all of ``history.csv``).
+        best: the best value of the monitored metric.
+        seconds: wall time of this call.
+    """
+
+    out: Path
+    epochs_completed: int
+    history: list[dict[str, float]]
+    best: float | None
+    seconds: float
+
+
+def _read_history(path: Path) -> list[dict[str, float]]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as fh:
+        return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(fh)]
+
+
+def train(
+    config: str | os.PathLike | Mapping[str, Any],
+    *,
+    out: str | os.PathLike,
+    resume: bool = False,
+    seed: int | None = None,
+    verbose: int | str = "auto",
+) -> TrainResult:
+    """Train the model a config describes, checkpointing every epoch.
+
+    Args:
+        config: config path or mapping (see :data:`DEFAULT_CONFIG`).
+        out: the run folder.
+        resume: go on with an interrupted run in ``out`` (its config must match).
+        seed: overrides ``training.seed``.
+        verbose: Keras progress bar setting.
+
+    Returns:
+        A :class:`TrainResult`.
+
+    Raises:
+        ConfigError: bad config; ``out`` holds a run and ``resume`` is false (nothing is
+            overwritten); ``resume`` with a different config.
+
+    Example:
+        >>> train("configs/gtzan-vae.yaml", out="runs/vae")  # doctest: +SKIP
+    """
+    import keras
+
+    from keras_musiclatent.training_callbacks import AtomicCheckpoint
+
+    config = load_config(config)
+    if seed is not None:
+        config["training"]["seed"] = int(seed)
+    if (Path(out) / "config.json").exists() and not resume:
+        raise ConfigError(
+            f"{out} already holds a run; pass --resume to continue it or choose another --out"
+        )
+    training = config["training"]
+    d = config["data"]
+    keras.utils.set_random_seed(int(training["seed"]))
+    from keras_musiclatent.data import SegmentDataset
+
+    train_table, valid_table = _tables(config)
+    common = {
+        "batch_size": int(training["batch_size"]),
+        "sample_rate": int(d["sample_rate"]),
+        "segment_seconds": float(d["segment_seconds"]),
+        "cache_dir": d["cache_dir"],
+        "include_labels": False,
+    }
+    train_ds = SegmentDataset(train_table, shuffle=True, seed=int(training["seed"]), **common)
+    valid_ds = SegmentDataset(valid_table, shuffle=False, **common)
+
+    model_config = dict(config["model"])
+    model_config.setdefault("sample_rate", int(d["sample_rate"]))
+    model_config.setdefault("segment_seconds", float(d["segment_seconds"]))
+    model = build_model(model_config)
+    first = train_ds[0][0]
+    if not (Path(out) / "backup" / "latest.weights.h5").exists():
+        # Band statistics from a shuffled sample of batches; a resumed run restores them
+        # with the weights.
+        model.adapt(train_ds[i] for i in range(min(len(train_ds), ADAPT_BATCHES)))
+    model(first)  # BackupAndRestore needs a built model
+    # Everything is valid: only now does the run folder get written.
+    _claim_run_folder(Path(out), config, resume=resume)
+    out = Path(out)
+    model.compile(optimizer=keras.optimizers.Adam(**config["optimizer"]))
+
+    monitor = training["monitor"]
+    callbacks: list[Any] = [
+        keras.callbacks.BackupAndRestore(str(out / "backup"), double_checkpoint=True),
+        AtomicCheckpoint(out, monitor=monitor),
+        keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
+        keras.callbacks.EarlyStopping(
+            monitor=monitor,
+            mode="min",
+            patience=int(training["early_stopping_patience"]),
+            restore_best_weights=False,
+        ),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    tensorboard = _tensorboard_callbacks(out / "logs", valid_ds, training)
+    callbacks.extend(tensorboard)
+
+    start = time.time()
+    model.fit(
+        train_ds,
+        validation_data=valid_ds,
+        epochs=int(training["epochs"]),
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    seconds = time.time() - start
+    history = _read_history(out / "history.csv")
+    values = [row[monitor] for row in history if monitor in row]
+    best = min(values) if values else None
+    _atomic_json(
+        out / "training.json",
+        {
+            "epochs_completed": len(history),
+            "seconds_last_call": round(seconds, 1),
+            "best": {monitor: best},
+            "train_clips": len(train_table),
+            "valid_clips": len(valid_table),
+            "train_segments": train_ds.num_segments,
+            "valid_segments": valid_ds.num_segments,
+            "parameters": int(model.count_params()),
+            "backend": keras.backend.backend(),
+            "keras": keras.__version__,
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+        },
+    )
+    return TrainResult(out, len(history), history, best, seconds)
+
+
+def _tensorboard_callbacks(logdir: Path, valid_ds, training: Mapping[str, Any]) -> list[Any]:
+    try:
+        import tensorflow  # noqa: F401  - TensorBoard summaries need it
+    except ImportError:
+        return []
+    import keras
+
+    from keras_musiclatent.training_callbacks import ReconstructionSummary
+
+    callbacks: list[Any] = [keras.callbacks.TensorBoard(str(logdir), write_graph=False)]
+    n = int(training["reconstruction_examples"])
+    if n > 0:
+        callbacks.append(ReconstructionSummary(logdir, valid_ds[0][0], examples=n))
+    return callbacks
