@@ -129,6 +129,37 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+@_command("evaluate")
+def _evaluate(args: argparse.Namespace) -> int:
+    from keras_musiclatent import data
+    from keras_musiclatent.evaluation import evaluate_reconstruction, load_trained_model
+
+    model = load_trained_model(args.model)
+    table = (
+        data.load_gtzan(args.data)
+        if args.dataset == "gtzan"
+        else data.load_folder(args.data, split_seed=0)
+    )
+    train_table = None
+    if args.train_split:
+        train_table = table.filter(lambda c: c.split in set(args.train_split.split("+")))
+    result = evaluate_reconstruction(
+        model,
+        table.split(args.split),
+        train_table=train_table,
+        cache_dir=args.cache_dir,
+    )
+    result = {"model": str(args.model), "split": args.split, **result}
+    text = json.dumps(result, indent=2)
+    if args.json:
+        from keras_musiclatent.demo_job import _write_json
+
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        _write_json(args.json, result)
+    print(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="musiclatent",
@@ -158,6 +189,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="run folder")
     p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     p.add_argument("--seed", type=int, default=None, help="overrides training.seed")
+
+    p = sub.add_parser(
+        "evaluate",
+        help="spectral RMSE of a trained model on a data split, beside PCA at equal dimensions",
+    )
+    p.add_argument("model", help="a .keras file or a training run folder")
+    p.add_argument("--data", required=True, type=Path, help="dataset folder")
+    p.add_argument("--dataset", choices=("gtzan", "folder"), default="gtzan")
+    p.add_argument("--split", default="valid")
+    p.add_argument(
+        "--train-split",
+        default="train",
+        help="split(s) joined by '+' that fit the PCA baseline; empty to skip",
+    )
+    p.add_argument("--cache-dir", default=None)
+    p.add_argument("--json", type=Path, default=None, help="also write the result here")
     return parser
 
 
