@@ -28,7 +28,7 @@ def test_pca_baseline_is_exact_with_enough_components(rng):
 
 
 def test_load_trained_model_errors(tmp_path):
-    with pytest.raises(IncompatibleModelError, match="no best.keras"):
+    with pytest.raises(IncompatibleModelError, match=r"no best\.keras"):
         load_trained_model(tmp_path)
     broken = tmp_path / "broken.keras"
     broken.write_bytes(b"not a zip")
@@ -41,9 +41,7 @@ def test_evaluate_reconstruction_matches_a_hand_computation(tmp_path):
     train(tiny_config(tmp_path / "data", epochs=1), out=tmp_path / "run", verbose=0)
     model = load_trained_model(tmp_path / "run")
     table = load_folder(tmp_path / "data", split_seed=0)
-    result = evaluate_reconstruction(
-        model, table.split("valid"), train_table=table.split("train")
-    )
+    result = evaluate_reconstruction(model, table.split("valid"), train_table=table.split("train"))
     waves, lengths, _, _ = segments_array(table.split("valid"), segment_seconds=1.0)
     reference = model.log_mel(waves)
     decoded = model.decode(model.encode(waves, sample=False)[0])
