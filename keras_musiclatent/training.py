@@ -60,7 +60,16 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "monitor": "val_spectral_rmse_db",
         "reconstruction_examples": 3,  # written to TensorBoard each epoch
         "seed": 0,
+        # null | "mirrored" (TensorFlow, every local GPU) | "data_parallel" (JAX, every
+        # local device)
+        "distribute": None,
     },
+}
+
+#: ``training.distribute`` options, by the Keras backend they run on.
+DISTRIBUTE_BACKENDS: dict[str, str] = {
+    "mirrored": "tensorflow",
+    "data_parallel": "jax",
 }
 
 
@@ -124,7 +133,49 @@ def load_config(source: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]
         raise ConfigError(f"{name}: training.epochs and training.batch_size must be >= 1")
     if "class" not in config["model"]:
         raise ConfigError(f"{name}: model.class is required (MusicVAE or MusicAutoencoder)")
+    distribute = training["distribute"]
+    if distribute is not None and distribute not in DISTRIBUTE_BACKENDS:
+        raise ConfigError(
+            f"{name}: training.distribute must be null, "
+            + ", ".join(repr(k) for k in DISTRIBUTE_BACKENDS)
+            + f"; got {distribute!r}"
+        )
     return config
+
+
+def _distribution(distribute: str | None) -> tuple[Any, Any]:
+    """Set up ``training.distribute`` for the current Keras backend.
+
+    Returns:
+        ``(scope, reset)``: the context to build and train in, and a callable that undoes a
+        global setting (or ``None``).
+
+    Raises:
+        ConfigError: an option of another backend.
+    """
+    import contextlib
+
+    import keras
+
+    if distribute is None:
+        return contextlib.nullcontext(), None
+    backend = keras.backend.backend()
+    wanted = DISTRIBUTE_BACKENDS[distribute]
+    if backend != wanted:
+        raise ConfigError(
+            f"training.distribute={distribute!r} needs the {wanted} backend, but Keras runs on "
+            f"{backend}; set KERAS_BACKEND={wanted} or choose "
+            + " / ".join(
+                [repr(k) for k, v in DISTRIBUTE_BACKENDS.items() if v == backend] + ["null"]
+            )
+        )
+    if distribute == "data_parallel":
+        previous = keras.distribution.distribution()
+        keras.distribution.set_distribution(keras.distribution.DataParallel())
+        return contextlib.nullcontext(), lambda: keras.distribution.set_distribution(previous)
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy().scope(), None
 
 
 def build_model(model_config: Mapping[str, Any]):
@@ -179,6 +230,8 @@ def _claim_run_folder(out: Path, config: dict[str, Any], *, resume: bool) -> Non
                 f"{out} already holds a run; pass --resume to continue it or choose another --out"
             )
         previous = json.loads(saved.read_text())
+        # Runs saved before ``training.distribute`` existed resume as undistributed runs.
+        previous.get("training", {}).setdefault("distribute", None)
         if previous != json.loads(json.dumps(config, default=str)):
             raise ConfigError(f"{out}: --resume with a config that differs from the saved one")
     elif resume and (out / "backup").exists():
@@ -241,6 +294,12 @@ def train(
 ) -> TrainResult:
     """Train the model a config describes, checkpointing every epoch.
 
+    With ``training.distribute`` set, the model is built, compiled and trained inside a
+    ``tf.distribute.MirroredStrategy`` (``"mirrored"``: every local GPU, TensorFlow) or under
+    ``keras.distribution.DataParallel`` (``"data_parallel"``: every local device, JAX; the
+    global distribution is restored afterwards). ``training.batch_size`` is the global batch,
+    split over the replicas, so it should be a multiple of their count.
+
     Args:
         config: config path or mapping (see :data:`DEFAULT_CONFIG`).
         out: the run folder.
@@ -252,19 +311,30 @@ def train(
         A :class:`TrainResult`.
 
     Raises:
-        ConfigError: bad config; ``out`` holds a run and ``resume`` is false (nothing is
-            overwritten); ``resume`` with a different config.
+        ConfigError: bad config; a ``training.distribute`` option of another backend;
+            ``out`` holds a run and ``resume`` is false (nothing is overwritten); ``resume``
+            with a different config.
 
     Example:
         >>> train("configs/gtzan-vae.yaml", out="runs/vae")  # doctest: +SKIP
     """
+    config = load_config(config)
+    if seed is not None:
+        config["training"]["seed"] = int(seed)
+    scope, reset = _distribution(config["training"]["distribute"])
+    try:
+        with scope:
+            return _train(config, out=Path(out), resume=resume, verbose=verbose)
+    finally:
+        if reset is not None:
+            reset()
+
+
+def _train(config: dict[str, Any], *, out: Path, resume: bool, verbose: int | str) -> TrainResult:
     import keras
 
     from keras_musiclatent.training_callbacks import AtomicCheckpoint
 
-    config = load_config(config)
-    if seed is not None:
-        config["training"]["seed"] = int(seed)
     if (Path(out) / "config.json").exists() and not resume:
         raise ConfigError(
             f"{out} already holds a run; pass --resume to continue it or choose another --out"
@@ -299,6 +369,8 @@ def train(
     _claim_run_folder(Path(out), config, resume=resume)
     out = Path(out)
     model.compile(optimizer=keras.optimizers.Adam(**config["optimizer"]))
+    if training["distribute"] == "mirrored":
+        _fit_for_mirrored(model)
 
     monitor = training["monitor"]
     callbacks: list[Any] = [
@@ -340,12 +412,36 @@ def train(
             "valid_segments": valid_ds.num_segments,
             "parameters": int(model.count_params()),
             "backend": keras.backend.backend(),
+            "distribute": training["distribute"],
             "keras": keras.__version__,
             "python": platform.python_version(),
             "numpy": np.__version__,
         },
     )
     return TrainResult(out, len(history), history, best, seconds)
+
+
+def _fit_for_mirrored(model) -> None:
+    """Adapt a compiled model to ``fit`` under ``tf.distribute.MirroredStrategy``.
+
+    Keras sums the replicas' gradients and expects ``compute_loss`` to return each replica's
+    share (the built-in one divides by the replica count); a model's own ``compute_loss``
+    returns the batch mean, so it is divided here. And Keras first reduces a whole input batch
+    across replicas to build the model symbolically, which fails for dict inputs; the model is
+    built already and has no compiled loss or metrics, so building the optimizer is all that
+    step would do.
+    """
+    import tensorflow as tf
+
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    compute_loss = model.compute_loss
+
+    def per_replica_loss(*args: Any, **kwargs: Any):
+        return compute_loss(*args, **kwargs) / replicas
+
+    model.compute_loss = per_replica_loss
+    model.optimizer.build(model.trainable_variables)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
 
 
 def _tensorboard_callbacks(logdir: Path, valid_ds, training: Mapping[str, Any]) -> list[Any]:

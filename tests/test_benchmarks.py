@@ -1,0 +1,22 @@
+"""Smoke run of benchmarks/train_throughput.py (a benchmark, not a timed test)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.conftest import REPO_ROOT
+
+
+def test_train_throughput_smoke():
+    script = REPO_ROOT / "benchmarks" / "train_throughput.py"
+    cmd = [sys.executable, str(script), "--tiny", "--steps", "1", "--repeats", "1"]
+    cmd += ["--batch-size", "4", "--encode-batches", "1"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO_ROOT))
+    proc = subprocess.run(
+        cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "ratio encode ours/baseline:" in proc.stdout
+    assert "load average" in proc.stdout
