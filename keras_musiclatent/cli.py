@@ -152,10 +152,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     result = {"model": str(args.model), "split": args.split, **result}
     text = json.dumps(result, indent=2)
     if args.json:
-        from keras_musiclatent.demo_job import _write_json
+        from keras_musiclatent.atomic import write_json
 
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        _write_json(args.json, result)
+        write_json(args.json, result)
     print(text)
     return 0
 

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from keras_musiclatent import audio
+from keras_musiclatent.atomic import write_json, write_npz
 from keras_musiclatent.demo import demo_clip
 
 __all__ = ["run_demo"]
-
-
-def _write_json(path: Path, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2)
-    os.replace(tmp, path)
-
-
-def _write_npz(path: Path, **arrays: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-    os.replace(tmp, path)
 
 
 def run_demo(*, out: Path, seed: int = 0) -> dict[str, Any]:
@@ -68,8 +51,8 @@ def run_demo(*, out: Path, seed: int = 0) -> dict[str, Any]:
     heard = logmel_to_audio(decoded, length=segment_samples, seed=seed)
     heard = np.concatenate([heard[i, :n] for i, n in enumerate(lengths)])
     audio.save(out / "reconstruction.wav", heard / max(1e-9, float(np.abs(heard).max())) * 0.9)
-    _write_npz(out / "latent.npz", mean=z_mean, log_var=z_log_var, z=z, lengths=lengths)
-    _write_npz(out / "logmel.npz", input=reference, decoded=decoded)
+    write_npz(out / "latent.npz", mean=z_mean, log_var=z_log_var, z=z, lengths=lengths)
+    write_npz(out / "logmel.npz", input=reference, decoded=decoded)
     summary = {
         "model": f"MusicVAE (untrained, seed {seed})",
         "clip_seconds": round(len(clip) / audio.DEFAULT_SAMPLE_RATE, 3),
@@ -80,5 +63,5 @@ def run_demo(*, out: Path, seed: int = 0) -> dict[str, Any]:
             ["demo.wav", "reconstruction.wav", "latent.npz", "logmel.npz", "summary.json"]
         ),
     }
-    _write_json(out / "summary.json", summary)
+    write_json(out / "summary.json", summary)
     return summary

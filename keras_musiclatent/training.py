@@ -21,7 +21,6 @@ import csv
 import json
 import os
 import platform
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_musiclatent.atomic import write_json
 from keras_musiclatent.errors import ConfigError
 
 __all__ = ["DEFAULT_CONFIG", "TrainResult", "build_model", "load_config", "train"]
@@ -237,25 +237,7 @@ def _claim_run_folder(out: Path, config: dict[str, Any], *, resume: bool) -> Non
     elif resume and (out / "backup").exists():
         raise ConfigError(f"{out}: cannot resume, config.json is missing")
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_json(saved, config)
-
-
-def _atomic_save(model, dest: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".keras", dir=dest.parent)
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _atomic_json(dest: Path, payload: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(payload, fh, indent=2, default=str)
-    os.replace(tmp, dest)
+    write_json(saved, config)
 
 
 @dataclass
@@ -400,7 +382,7 @@ def _train(config: dict[str, Any], *, out: Path, resume: bool, verbose: int | st
     history = _read_history(out / "history.csv")
     values = [row[monitor] for row in history if monitor in row]
     best = min(values) if values else None
-    _atomic_json(
+    write_json(
         out / "training.json",
         {
             "epochs_completed": len(history),

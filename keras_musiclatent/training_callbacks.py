@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 
+from keras_musiclatent.atomic import atomic_path, save_model
+
 __all__ = ["AtomicCheckpoint", "ReconstructionSummary"]
-
-
-def _save_atomic(model: keras.Model, dest: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".keras", dir=dest.parent)
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.replace(tmp, dest)  # a kill mid-save leaves the previous file intact
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):
@@ -45,15 +35,13 @@ class AtomicCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
-        _save_atomic(self.model, self.out / "last.keras")
+        save_model(self.model, self.out / "last.keras")
         value = logs.get(self.monitor)
         if value is not None and math.isfinite(float(value)) and float(value) < self.best:
             self.best = float(value)
-            _save_atomic(self.model, self.out / "best.keras")
-            fd, tmp = tempfile.mkstemp(dir=self.out, suffix=".part")
-            with os.fdopen(fd, "w") as fh:
-                fh.write(repr(self.best))
-            os.replace(tmp, self.out / "best_value.txt")
+            save_model(self.model, self.out / "best.keras")
+            with atomic_path(self.out / "best_value.txt") as tmp:
+                tmp.write_text(repr(self.best))
 
 
 class ReconstructionSummary(keras.callbacks.Callback):
