@@ -22,7 +22,14 @@ __all__ = ["main"]
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 # Commands that never touch Keras, so they start fast.
-_LIGHT_COMMANDS = {"info"}
+_LIGHT_COMMANDS = {"info", "zoo"}
+# Commands that live beside the feature they drive. Each module defines ``HELP`` (str),
+# ``configure(parser)`` and ``run(args) -> int``, and imports nothing heavy at module level.
+_MODULE_COMMANDS: dict[str, str] = {
+    "tune": "keras_musiclatent.tuning.command",
+}
+# Modules that define several commands: ``COMMANDS = {name: (help, configure, run)}``.
+_COMMAND_GROUPS = ("keras_musiclatent.cli_latent",)
 
 
 def _command(name: str):
@@ -132,30 +139,33 @@ def _train(args: argparse.Namespace) -> int:
 @_command("evaluate")
 def _evaluate(args: argparse.Namespace) -> int:
     from keras_musiclatent import data
-    from keras_musiclatent.evaluation import evaluate_reconstruction, load_trained_model
+    from keras_musiclatent.atomic import write_json
+    from keras_musiclatent.evaluation_card import evaluate_space
+    from keras_musiclatent.latent_space import LatentSpace
 
-    model = load_trained_model(args.model)
-    table = (
-        data.load_gtzan(args.data)
-        if args.dataset == "gtzan"
-        else data.load_folder(args.data, split_seed=0)
-    )
-    train_table = None
-    if args.train_split:
-        train_table = table.filter(lambda c: c.split in set(args.train_split.split("+")))
-    result = evaluate_reconstruction(
-        model,
+    space = LatentSpace.load(args.model)
+    if args.dataset == "gtzan":
+        table = data.load_gtzan(args.data)
+    else:
+        table = data.load_folder(args.data, split_seed=0)
+    extra = None
+    if args.extra_split:
+        names = set(args.extra_split.split("+"))
+        extra = table.filter(lambda c: c.split in names)
+    result = evaluate_space(
+        space,
         table.split(args.split),
-        train_table=train_table,
+        train_table=table.split(args.train_split),
+        unlabelled_table=extra,
         cache_dir=args.cache_dir,
+        audio_segments=args.audio_segments,
+        interpolation_pairs=args.pairs,
+        seed=args.seed,
     )
-    result = {"model": str(args.model), "split": args.split, **result}
-    text = json.dumps(result, indent=2)
+    result = {"model_arg": str(args.model), "split": args.split, **result}
     if args.json:
-        from keras_musiclatent.atomic import write_json
-
         write_json(args.json, result)
-    print(text)
+    print(json.dumps(result, indent=2))
     return 0
 
 
@@ -191,19 +201,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "evaluate",
-        help="spectral RMSE of a trained model on a data split, beside PCA at equal dimensions",
+        help="every model-card figure on a data split, beside baselines measured in the same run",
     )
-    p.add_argument("model", help="a .keras file or a training run folder")
+    p.add_argument("model", help="zoo name, model folder, training run or .keras file")
     p.add_argument("--data", required=True, type=Path, help="dataset folder")
     p.add_argument("--dataset", choices=("gtzan", "folder"), default="gtzan")
     p.add_argument("--split", default="valid")
+    p.add_argument("--train-split", default="train", help="labelled split of the baselines")
     p.add_argument(
-        "--train-split",
-        default="train",
-        help="split(s) joined by '+' that fit the PCA baseline; empty to skip",
+        "--extra-split",
+        default="excluded",
+        help="unlabelled split(s) joined by '+' added to PCA's training data; '' for none",
     )
+    p.add_argument("--audio-segments", type=int, default=120, help="segments inverted to audio")
+    p.add_argument("--pairs", type=int, default=10, help="clip pairs interpolated")
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache-dir", default=None)
     p.add_argument("--json", type=Path, default=None, help="also write the result here")
+
+    import importlib
+
+    for module_name in _COMMAND_GROUPS:
+        for name, (help_text, configure, run) in importlib.import_module(
+            module_name
+        ).COMMANDS.items():
+            configure(sub.add_parser(name, help=help_text))
+            _COMMANDS[name] = run
+    for name, module_name in _MODULE_COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            # Only a missing command module itself is skipped, never a broken import inside it.
+            if not exc.name or not (module_name + ".").startswith(exc.name + "."):
+                raise
+            continue
+        p = sub.add_parser(name, help=module.HELP)
+        module.configure(p)
+        _COMMANDS[name] = module.run
     return parser
 
 

@@ -11,11 +11,15 @@ __all__ = [
     "AudioError",
     "AudioFileNotFoundError",
     "AudioIsDirectoryError",
+    "CompressedStreamError",
     "ConfigError",
+    "CorruptModelError",
     "DatasetError",
     "EmptyAudioError",
     "IncompatibleModelError",
     "InvalidAudioError",
+    "LatentShapeError",
+    "MissingComponentError",
     "MusicLatentError",
     "UnknownModelError",
 ]
@@ -66,3 +70,19 @@ class UnknownModelError(MusicLatentError, KeyError):
 
 class IncompatibleModelError(MusicLatentError):
     """Model files, weights or a compressed stream do not match the model in use."""
+
+
+class CorruptModelError(IncompatibleModelError):
+    """A model file is missing, unreadable, or fails its sha256 check."""
+
+
+class CompressedStreamError(MusicLatentError, ValueError):
+    """A compressed stream is not ours, of an unknown version, truncated or damaged."""
+
+
+class LatentShapeError(MusicLatentError, ValueError):
+    """A latent array, dimension index or vector does not fit the model's latent space."""
+
+
+class MissingComponentError(MusicLatentError):
+    """The model lacks a part the call needs (e.g. a genre head or latent statistics)."""

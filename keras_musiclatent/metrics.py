@@ -14,7 +14,10 @@ __all__ = [
     "PCM_BITRATE",
     "bitrate",
     "compression_ratio",
+    "crossfade_log_mels",
+    "interpolation_smoothness",
     "logmel_db",
+    "nearest_distance",
     "real_frames",
     "spectral_rmse_db",
 ]
@@ -146,3 +149,71 @@ def compression_ratio(bits_per_second: float, *, reference: float = PCM_BITRATE)
     if bits_per_second <= 0:
         raise ValueError("bitrate must be positive")
     return float(reference / bits_per_second)
+
+
+def _floored_pair(a: np.ndarray, b: np.ndarray, floor: float) -> float:
+    return float(np.sqrt(np.mean((np.maximum(a, floor) - np.maximum(b, floor)) ** 2)))
+
+
+def interpolation_smoothness(log_mels: np.ndarray, *, dynamic_range_db: float = 80.0) -> float:
+    """Max over steps of the log-mel distance between consecutive steps, over the mean step.
+
+    1.0 means perfectly even steps; larger means the path jumps somewhere (EVALUATION.md).
+    Distances are RMS dB differences with everything floored at the path's max - 80 dB.
+
+    Args:
+        log_mels: ``(steps, ...)`` dB, one log-mel (or a stack of segments) per step.
+
+    Example:
+        >>> interpolation_smoothness(np.array([[0.0], [1.0], [2.0], [6.0]]))
+        2.0
+    """
+    x = np.asarray(log_mels, dtype=np.float64)
+    if x.ndim < 2 or x.shape[0] < 3:
+        raise ValueError(f"need (steps >= 3, ...) log-mels, got {x.shape}")
+    floor = float(x.max()) - dynamic_range_db
+    steps = np.array([_floored_pair(x[i], x[i + 1], floor) for i in range(len(x) - 1)])
+    mean = steps.mean()
+    return float(steps.max() / mean) if mean > 0 else 1.0
+
+
+def crossfade_log_mels(a: np.ndarray, b: np.ndarray, steps: int = 9) -> np.ndarray:
+    """The data-space baseline: log-mels of audio crossfades ``(1 - t) a + t b`` (power mix).
+
+    Args:
+        a, b: log-mels dB of the same shape.
+        steps: points including both ends.
+
+    Returns:
+        ``(steps, *a.shape)`` dB.
+    """
+    pa, pb = np.power(10.0, np.asarray(a) / 10.0), np.power(10.0, np.asarray(b) / 10.0)
+    t = np.linspace(0.0, 1.0, steps).reshape(-1, *([1] * pa.ndim))
+    return (10.0 * np.log10(np.maximum((1 - t) * pa + t * pb, 1e-10))).astype(np.float32)
+
+
+def nearest_distance(
+    log_mels: np.ndarray, reference: np.ndarray, *, dynamic_range_db: float = 80.0
+) -> np.ndarray:
+    """Per log-mel, the RMS dB distance to the nearest reference log-mel (realism).
+
+    Each pair is floored at the query's max - 80 dB, as in the spectral RMSE.
+
+    Args:
+        log_mels: ``(n, frames, mels)`` dB.
+        reference: ``(m, frames, mels)`` dB (e.g. real training segments).
+
+    Returns:
+        ``(n,)`` float64.
+    """
+    q = np.asarray(log_mels, dtype=np.float64)
+    r = np.asarray(reference, dtype=np.float64)
+    if q.ndim != 3 or r.ndim != 3 or q.shape[1:] != r.shape[1:]:
+        raise ValueError(f"shapes do not match: {q.shape} vs {r.shape}")
+    out = np.empty(len(q))
+    rf = r.reshape(len(r), -1)
+    for i, x in enumerate(q):
+        floor = x.max() - dynamic_range_db
+        d = np.maximum(rf, floor) - np.maximum(x.reshape(-1), floor)
+        out[i] = np.sqrt((d * d).mean(axis=1)).min()
+    return out

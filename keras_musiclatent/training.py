@@ -59,6 +59,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "early_stopping_patience": 8,
         "monitor": "val_spectral_rmse_db",
         "reconstruction_examples": 3,  # written to TensorBoard each epoch
+        # Start linear_path models at the PCA solution of the training segments.
+        "pca_init": False,
         "seed": 0,
         # null | "mirrored" (TensorFlow, every local GPU) | "data_parallel" (JAX, every
         # local device)
@@ -346,6 +348,12 @@ def _train(config: dict[str, Any], *, out: Path, resume: bool, verbose: int | st
         # Band statistics from a shuffled sample of batches; a resumed run restores them
         # with the weights.
         model.adapt(train_ds[i] for i in range(min(len(train_ds), ADAPT_BATCHES)))
+        if training["pca_init"]:
+            from keras_musiclatent.models import initialize_from_pca
+
+            initialize_from_pca(
+                model, (train_ds[i] for i in range(len(train_ds))), seed=int(training["seed"])
+            )
     model(first)  # BackupAndRestore needs a built model
     # Everything is valid: only now does the run folder get written.
     _claim_run_folder(Path(out), config, resume=resume)

@@ -44,3 +44,51 @@ def tone(seconds: float, sr: int = 22050, freq: float = 440.0, amp: float = 0.5)
     """A sine tone, float32 mono."""
     t = np.arange(int(round(seconds * sr))) / sr
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+#: A model small enough to build and run in a second: 1-s segments, 32 mels, 4 latent dims.
+TINY_SPACE_MODEL = {
+    "segment_seconds": 1.0,
+    "n_fft": 512,
+    "hop_length": 256,
+    "n_mels": 32,
+    "conv_filters": (8, 8),
+    "pool_sizes": ((2, 2), (2, 4)),
+    "rnn_units": 8,
+    "hidden_dim": 16,
+    "latent_dim": 4,
+    "seed": 0,
+}
+
+
+def two_genre_clips(rng: np.random.Generator, n: int = 8) -> tuple[list[np.ndarray], list[str]]:
+    """Generated 2-s clips of two "genres": low tones and bright noise."""
+    clips, labels = [], []
+    for i in range(n):
+        if i % 2 == 0:
+            clips.append(tone(2.0, freq=110.0 + 10 * i, amp=0.4))
+            labels.append("low")
+        else:
+            clips.append((0.3 * rng.uniform(-1, 1, 44100)).astype(np.float32))
+            labels.append("bright")
+    return clips, labels
+
+
+@pytest.fixture(scope="session")
+def tiny_space_dir(tmp_path_factory) -> Path:
+    """A packaged tiny VAE (untrained, adapted) with latent statistics and a two-genre head."""
+    from keras_musiclatent.genre_head import LatentStats
+    from keras_musiclatent.latent_space import LatentSpace
+    from keras_musiclatent.models import MusicVAE
+
+    rng = np.random.default_rng(7)
+    model = MusicVAE(**TINY_SPACE_MODEL)
+    clips, labels = two_genre_clips(rng)
+    windows = np.stack([c[:22050] for c in clips])
+    model.adapt(windows)
+    space = LatentSpace(model, name="tiny-vae")
+    z = np.concatenate([space.encode(c).mean for c in clips])
+    seg_labels = [lab for lab in labels for _ in range(2)]
+    space.latent_stats = LatentStats.fit(z)
+    space.fit_genre_head(z, seg_labels)
+    return space.save(tmp_path_factory.mktemp("models") / "tiny-vae")

@@ -7,6 +7,7 @@ from keras_musiclatent.models.latent_model import LatentAudioModel
 from keras_musiclatent.models.losses import active_units
 from keras_musiclatent.models.mel_decoder import MelDecoder
 from keras_musiclatent.models.music_vae import MusicVAE
+from keras_musiclatent.models.pca_init import initialize_from_pca
 
 __all__ = [
     "AttentionEncoder",
@@ -16,4 +17,5 @@ __all__ = [
     "MusicAutoencoder",
     "MusicVAE",
     "active_units",
+    "initialize_from_pca",
 ]

@@ -57,6 +57,10 @@ class MusicAutoencoder(LatentAudioModel):
         num_heads: int = 4,
         decoder_sequence: str | None = None,
         dropout: float = 0.1,
+        linear_path: bool = False,
+        # False freezes the linear paths (after initialize_from_pca: the conv paths then
+        # learn a correction on top of PCA).
+        linear_path_trainable: bool = True,
         # 8 bits per dim: the rounding error (step 2/255) is far below the decoder's error,
         # and 64 x 8 bits per 3 s = 171 bit/s (a 2000:1 ratio to 16-bit PCM).
         bits: int | None = 8,
@@ -95,12 +99,19 @@ class MusicAutoencoder(LatentAudioModel):
             dropout=dropout,
             stem=stem,
             stem_weights=stem_weights,
+            linear_path=linear_path,
+            linear_path_trainable=linear_path_trainable,
         )
         log_mel_layer = parts["log_mel"]
         frame_mask_layer = parts["frame_mask"]
         band_norm = parts["band_norm"]
         encoder_model = parts["encoder"]
         code_dense = keras.layers.Dense(latent_dim, name="code")
+        z_linear = (
+            keras.layers.Dense(latent_dim, trainable=linear_path_trainable, name="z_linear")
+            if linear_path
+            else None
+        )
         bottleneck = DeterministicBottleneck(
             bits=bits, bounded=bounded, seed=seed, name="bottleneck"
         )
@@ -112,8 +123,13 @@ class MusicAutoencoder(LatentAudioModel):
         length = keras.Input(shape=(), dtype="int32", name="length")
         log_mel = log_mel_layer(audio)
         mask = frame_mask_layer(length)
-        features = encoder_model(band_norm(log_mel))
-        z = bottleneck(code_dense(features))
+        normalised = band_norm(log_mel)
+        features = encoder_model(normalised)
+        code = code_dense(features)
+        if z_linear is not None:
+            flat = keras.layers.Flatten(name="flat_log_mel")(normalised)
+            code = keras.layers.Add(name="code_sum")([code, z_linear(flat)])
+        z = bottleneck(code)
         reconstruction = band_norm(decoder(z), inverse=True)
         outputs = {"reconstruction": reconstruction, "log_mel": log_mel, "mask": mask, "z": z}
         kwargs.setdefault("name", "music_autoencoder")
@@ -126,6 +142,7 @@ class MusicAutoencoder(LatentAudioModel):
         self.band_norm = band_norm
         self.encoder = encoder_model
         self.code_dense = code_dense
+        self.z_linear = z_linear
         self.bottleneck = bottleneck
         self.decoder = decoder
         self.encoder_type = encoder
@@ -144,6 +161,8 @@ class MusicAutoencoder(LatentAudioModel):
         self.num_heads = int(num_heads)
         self.decoder_sequence = decoder_sequence
         self.dropout = float(dropout)
+        self.linear_path = bool(linear_path)
+        self.linear_path_trainable = bool(linear_path_trainable)
         self.bits = None if bits is None else int(bits)
         self.bounded = bool(bounded)
         self.reconstruction_loss = reconstruction_loss
@@ -163,8 +182,14 @@ class MusicAutoencoder(LatentAudioModel):
         return self.latent_dim * self.bits / self.segment_seconds
 
     def _encode_batch(self, audio, *, sample: bool):
-        features = self.encoder(self.band_norm(self.log_mel_layer(audio)), training=False)
-        z = self.bottleneck(self.code_dense(features), training=False)
+        return self._encode_log_mel(self.log_mel_layer(audio), sample=sample)
+
+    def _encode_log_mel(self, log_mel, *, sample: bool):
+        normalised = self.band_norm(log_mel)
+        code = self.code_dense(self.encoder(normalised, training=False))
+        if self.z_linear is not None:
+            code = code + self.z_linear(ops.reshape(normalised, (ops.shape(normalised)[0], -1)))
+        z = self.bottleneck(code, training=False)
         return z, ops.zeros_like(z), z
 
     def compress(self, waveforms, *, batch_size: int = 32):
@@ -205,6 +230,8 @@ class MusicAutoencoder(LatentAudioModel):
             "num_heads": self.num_heads,
             "decoder_sequence": self.decoder_sequence,
             "dropout": self.dropout,
+            "linear_path": self.linear_path,
+            "linear_path_trainable": self.linear_path_trainable,
             "bits": self.bits,
             "bounded": self.bounded,
             "reconstruction_loss": self.reconstruction_loss,

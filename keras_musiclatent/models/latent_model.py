@@ -43,6 +43,8 @@ def build_parts(
     dropout: float,
     stem: str,
     stem_weights: str | None,
+    linear_path: bool = False,
+    linear_path_trainable: bool = True,
 ) -> dict[str, Any]:
     """The layers both models share: front end, encoder backbone, decoder."""
     if encoder not in ENCODERS:
@@ -99,6 +101,8 @@ def build_parts(
         num_layers=num_layers,
         num_heads=num_heads,
         dropout=dropout,
+        linear_path=linear_path,
+        linear_path_trainable=linear_path_trainable,
         name="decoder",
     )
     return {
@@ -234,6 +238,26 @@ class LatentAudioModel(keras.Model):
             for a, _ in self._batches(waveforms, batch_size)
         ]
         return tuple(np.concatenate([ops.convert_to_numpy(p[i]) for p in parts]) for i in range(3))
+
+    def encode_log_mel(self, log_mel, *, batch_size: int = 32) -> np.ndarray:
+        """Latent means ``(batch, latent_dim)`` of log-mels in dB ``(batch, frames, n_mels)``.
+
+        Lets decodes be re-encoded (e.g. to classify an interpolation step) without audio.
+        """
+        log_mel = np.asarray(log_mel, "float32")
+        if log_mel.ndim != 3 or log_mel.shape[1:] != (self.frames, self.n_mels):
+            raise ConfigError(
+                f"expected log-mels (batch, {self.frames}, {self.n_mels}), got {log_mel.shape}"
+            )
+        parts = [
+            ops.convert_to_numpy(
+                self._encode_log_mel(
+                    ops.convert_to_tensor(log_mel[i : i + batch_size]), sample=False
+                )[0]
+            )
+            for i in range(0, len(log_mel), batch_size)
+        ]
+        return np.concatenate(parts)
 
     def _decode_batch(self, z):
         normalised = self.decoder(z, training=False)

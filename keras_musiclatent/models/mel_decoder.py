@@ -37,6 +37,11 @@ class MelDecoder(keras.Model):
         num_layers: transformer blocks (``sequence="transformer"``).
         num_heads: attention heads (``sequence="transformer"``).
         dropout: dropout in the transformer blocks.
+        linear_path: add a dense map from the latent straight to the log-mel grid. With
+            it the decoder can at least represent the best linear (PCA) reconstruction,
+            and the conv path learns what a linear map cannot.
+        linear_path_trainable: train the linear path (``False`` keeps it as set, e.g. by
+            ``initialize_from_pca``: Adam's per-weight steps would wreck its small weights).
 
     Shapes:
         ``(batch, latent_dim)`` → ``(batch, frames, n_mels)`` normalised log-mel.
@@ -62,6 +67,8 @@ class MelDecoder(keras.Model):
         num_layers: int = 2,
         num_heads: int = 4,
         dropout: float = 0.1,
+        linear_path: bool = False,
+        linear_path_trainable: bool = True,
         **kwargs: Any,
     ) -> None:
         conv_filters, pool_sizes = check_conv_config(conv_filters, pool_sizes)
@@ -125,6 +132,12 @@ class MelDecoder(keras.Model):
         if any(p[1] for p in pad):
             x = keras.layers.ZeroPadding2D(pad, name="pad")(x)
         outputs = keras.layers.Reshape((frames, n_mels), name="log_mel")(x)
+        if linear_path:
+            linear = keras.layers.Dense(
+                frames * n_mels, trainable=linear_path_trainable, name="linear_path"
+            )(inputs)
+            linear = keras.layers.Reshape((frames, n_mels), name="linear_log_mel")(linear)
+            outputs = keras.layers.Add(name="log_mel_sum")([outputs, linear])
         kwargs.setdefault("name", "mel_decoder")
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
@@ -140,6 +153,8 @@ class MelDecoder(keras.Model):
         self.num_layers = int(num_layers)
         self.num_heads = int(num_heads)
         self.dropout = float(dropout)
+        self.linear_path = bool(linear_path)
+        self.linear_path_trainable = bool(linear_path_trainable)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -156,6 +171,8 @@ class MelDecoder(keras.Model):
             "num_layers": self.num_layers,
             "num_heads": self.num_heads,
             "dropout": self.dropout,
+            "linear_path": self.linear_path,
+            "linear_path_trainable": self.linear_path_trainable,
         }
 
     @classmethod

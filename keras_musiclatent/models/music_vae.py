@@ -86,6 +86,13 @@ class MusicVAE(LatentAudioModel):
         decoder_sequence: str | None = None,
         # Light dropout: 3-s segments of a 1000-clip data set overfit a 1-2 M model slowly.
         dropout: float = 0.1,
+        # Linear maps log-mel → z and z → log-mel beside the conv encoder and decoder, so the
+        # model contains the best linear (PCA) code and can start from it (see
+        # models.initialize_from_pca); off in the original recipe.
+        linear_path: bool = False,
+        # False freezes the linear paths (after initialize_from_pca: the conv paths then
+        # learn a correction on top of PCA).
+        linear_path_trainable: bool = True,
         # Mean-per-element normalised MSE sets the scale: beta=1e-4 equals beta≈1.7 on a
         # summed squared error over the 130x128 grid (a standard β-VAE), which keeps
         # reconstructions sharp while the KL keeps the space smooth for interpolation.
@@ -134,12 +141,19 @@ class MusicVAE(LatentAudioModel):
             dropout=dropout,
             stem=stem,
             stem_weights=stem_weights,
+            linear_path=linear_path,
+            linear_path_trainable=linear_path_trainable,
         )
         log_mel_layer = parts["log_mel"]
         frame_mask_layer = parts["frame_mask"]
         band_norm = parts["band_norm"]
         encoder_model = parts["encoder"]
         z_mean_dense = keras.layers.Dense(latent_dim, name="z_mean")
+        z_linear = (
+            keras.layers.Dense(latent_dim, trainable=linear_path_trainable, name="z_linear")
+            if linear_path
+            else None
+        )
         z_log_var_dense = keras.layers.Dense(latent_dim, name="z_log_var")
         sampler = GaussianSampling(seed=seed, name="sampling")
         decoder = parts["decoder"]
@@ -150,8 +164,12 @@ class MusicVAE(LatentAudioModel):
         length = keras.Input(shape=(), dtype="int32", name="length")
         log_mel = log_mel_layer(audio)
         mask = frame_mask_layer(length)
-        features = encoder_model(band_norm(log_mel))
+        normalised = band_norm(log_mel)
+        features = encoder_model(normalised)
         z_mean = z_mean_dense(features)
+        if z_linear is not None:
+            flat = keras.layers.Flatten(name="flat_log_mel")(normalised)
+            z_mean = keras.layers.Add(name="z_mean_sum")([z_mean, z_linear(flat)])
         z_log_var = z_log_var_dense(features)
         z = sampler([z_mean, z_log_var])
         reconstruction = band_norm(decoder(z), inverse=True)
@@ -173,6 +191,7 @@ class MusicVAE(LatentAudioModel):
         self.band_norm = band_norm
         self.encoder = encoder_model
         self.z_mean_dense = z_mean_dense
+        self.z_linear = z_linear
         self.z_log_var_dense = z_log_var_dense
         self.sampler = sampler
         self.decoder = decoder
@@ -192,6 +211,8 @@ class MusicVAE(LatentAudioModel):
         self.num_heads = int(num_heads)
         self.decoder_sequence = decoder_sequence
         self.dropout = float(dropout)
+        self.linear_path = bool(linear_path)
+        self.linear_path_trainable = bool(linear_path_trainable)
         self.beta = float(beta)
         self.kl_warmup_steps = int(kl_warmup_steps)
         self.free_bits = float(free_bits)
@@ -211,8 +232,14 @@ class MusicVAE(LatentAudioModel):
         self.kl_tracker = keras.metrics.Mean(name="kl")
 
     def _encode_batch(self, audio, *, sample: bool):
-        features = self.encoder(self.band_norm(self.log_mel_layer(audio)), training=False)
+        return self._encode_log_mel(self.log_mel_layer(audio), sample=sample)
+
+    def _encode_log_mel(self, log_mel, *, sample: bool):
+        normalised = self.band_norm(log_mel)
+        features = self.encoder(normalised, training=False)
         z_mean = self.z_mean_dense(features)
+        if self.z_linear is not None:
+            z_mean = z_mean + self.z_linear(ops.reshape(normalised, (ops.shape(normalised)[0], -1)))
         z_log_var = self.z_log_var_dense(features)
         z = self.sampler([z_mean, z_log_var], training=sample)
         return z_mean, z_log_var, z
@@ -260,6 +287,8 @@ class MusicVAE(LatentAudioModel):
             "num_heads": self.num_heads,
             "decoder_sequence": self.decoder_sequence,
             "dropout": self.dropout,
+            "linear_path": self.linear_path,
+            "linear_path_trainable": self.linear_path_trainable,
             "beta": self.beta,
             "kl_warmup_steps": self.kl_warmup_steps,
             "free_bits": self.free_bits,
