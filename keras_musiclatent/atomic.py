@@ -31,6 +31,10 @@ def atomic_path(dest: str | os.PathLike, *, suffix: str = ".part") -> Iterator[P
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix, dir=dest.parent)
     os.close(fd)
+    # mkstemp makes the file private; the result should get the usual permissions.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield Path(tmp)
         os.replace(tmp, dest)

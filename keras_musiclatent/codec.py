@@ -124,7 +124,10 @@ def pack(
     name = model.encode("utf-8")
     if len(name) > 255:
         raise CompressedStreamError("model name longer than 255 bytes")
-    sha = bytes.fromhex(weights_sha256)
+    try:
+        sha = bytes.fromhex(weights_sha256)
+    except ValueError:
+        sha = b""
     if len(sha) != 32:
         raise CompressedStreamError("weights_sha256 must be 64 hex digits")
     body = (

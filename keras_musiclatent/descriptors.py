@@ -89,7 +89,7 @@ def describe(
         elif name == "spectral_flatness":
             value = librosa.feature.spectral_flatness(S=magnitude)
         elif name == "rms":
-            value = librosa.feature.rms(S=magnitude, frame_length=n_fft)
+            value = librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop_length)
         elif name == "zero_crossing_rate":
             value = librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop_length)
         elif name == "onset_rate":

@@ -102,7 +102,8 @@ def load_model_files(
         _verify(path, expected_sha256)
     if path.is_file():
         return LoadedModel(_load_keras_file(path), path, sha256_file(path))
-    if not (path / CONFIG).is_file():
+    # A training run folder also holds a config.json (the training config): weights decide.
+    if not (path / WEIGHTS).is_file():
         for name in ("best.keras", "last.keras", "model.keras"):
             if (path / name).is_file():
                 file = path / name
@@ -120,8 +121,8 @@ def load_model_files(
     if not expected_sha256 and isinstance(files, dict):
         _verify(path, files)  # a user's own folder is checked against its own manifest
     weights = path / WEIGHTS
-    if not weights.is_file():
-        raise CorruptModelError(f"{weights}: missing")
+    if not (path / CONFIG).is_file():
+        raise CorruptModelError(f"{path / CONFIG}: missing")
     try:
         config = json.loads((path / CONFIG).read_text(encoding="utf-8"))
         model = keras.saving.deserialize_keras_object(config, safe_mode=True)
@@ -170,9 +171,15 @@ def save_model_files(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        tmp.chmod(0o755)
         config = keras.saving.serialize_keras_object(model)
+        # Inference needs no optimizer: without a compile config none is built or saved.
+        config.pop("compile_config", None)
         (tmp / CONFIG).write_text(json.dumps(config, indent=1, sort_keys=True), encoding="utf-8")
-        model.save_weights(tmp / WEIGHTS)
+        # A fresh copy carries no optimizer state: the file holds what inference needs.
+        fresh = keras.saving.deserialize_keras_object(config, safe_mode=True)
+        fresh.set_weights(model.get_weights())
+        fresh.save_weights(tmp / WEIGHTS)
         if latent_stats is not None:
             latent_stats.save(tmp / STATS)
         if genre_head is not None:
