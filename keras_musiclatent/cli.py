@@ -16,7 +16,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from keras_musiclatent import __version__
-from keras_musiclatent.errors import MusicLatentError
+from keras_musiclatent.errors import ConfigError, MusicLatentError
 
 __all__ = ["main"]
 
@@ -108,7 +108,14 @@ def _info(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from keras_musiclatent.demo_job import run_demo
 
-    summary = run_demo(out=Path(args.out), seed=args.seed)
+    inputs = None
+    if args.a is not None or args.b is not None:
+        if args.a is None or args.b is None:
+            raise ConfigError("give both clips (A and B) or neither")
+        inputs = (args.a, args.b)
+    summary = run_demo(
+        out=Path(args.out), model=args.model, inputs=inputs, steps=args.steps, seed=args.seed
+    )
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -185,9 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "demo",
-        help="run the main job on the built-in demo clip: encode it, decode it, write WAVs",
+        help="the main job: reconstruct two clips with gtzan-vae, interpolate between them, "
+        "classify them; WAVs, PNG and JSON (built-in clips unless A and B are given)",
     )
+    p.add_argument("a", nargs="?", type=Path, default=None, metavar="A")
+    p.add_argument("b", nargs="?", type=Path, default=None, metavar="B")
     p.add_argument("--out", default="musiclatent-demo", help="output folder (default: %(default)s)")
+    p.add_argument("--model", default="gtzan-vae", help="zoo name or model folder")
+    p.add_argument("--steps", type=int, default=9, help="interpolation points, ends included")
     p.add_argument("--seed", type=int, default=0)
 
     p = sub.add_parser(

@@ -1,10 +1,11 @@
-"""The README's main job: `musiclatent demo` on the built-in clip."""
+"""The README's main job: `musiclatent demo` with the shipped gtzan-vae on the built-in clips."""
 
 from __future__ import annotations
 
 import json
 
 import numpy as np
+import pytest
 
 from keras_musiclatent import audio
 from keras_musiclatent.demo import demo_clip
@@ -20,14 +21,35 @@ def test_demo_clip_is_deterministic_music():
 
 
 def test_run_demo_writes_every_file(tmp_path):
-    summary = run_demo(out=tmp_path / "demo", seed=0)
+    summary = run_demo(out=tmp_path / "demo", steps=5)
     files = sorted(p.name for p in (tmp_path / "demo").iterdir())
     assert files == summary["files"]
     assert json.loads((tmp_path / "demo" / "summary.json").read_text()) == summary
+    assert summary["model"] == "gtzan-vae"
+    for name in ("a", "b"):
+        clip = summary["clips"][name]
+        assert clip["segments"] == 2 and 0 < clip["latent_rmse_db"] < 30
+        assert len(clip["genres"]) == 3 and sum(clip["genres"].values()) <= 1.0 + 1e-6
+        heard = audio.load(tmp_path / "demo" / f"{name}.reconstruction.wav")
+        assert len(heard) == 132300
     latent = np.load(tmp_path / "demo" / "latent.npz")
-    assert latent["mean"].shape == (2, summary["latent_dim"])
-    assert np.isfinite(latent["z"]).all()
-    logmel = np.load(tmp_path / "demo" / "logmel.npz")
-    assert logmel["input"].shape == logmel["decoded"].shape == (2, 130, 128)
-    heard = audio.load(tmp_path / "demo" / "reconstruction.wav")
-    assert len(heard) == 132300
+    assert latent["mean_a"].shape == (2, 64) and np.isfinite(latent["z_b"]).all()
+    assert summary["interpolation"]["smoothness"] >= 1.0
+    assert len(audio.load(tmp_path / "demo" / "interpolation_04.wav")) == 132300
+
+
+def test_run_demo_on_user_files(tmp_path):
+    a = audio.save(tmp_path / "x.wav", demo_clip(seconds=3.0, seed=1))
+    b = audio.save(tmp_path / "y.wav", demo_clip(seconds=4.5, seed=2))
+    summary = run_demo(out=tmp_path / "out", inputs=(a, b), steps=3)
+    assert summary["clips"]["a"]["source"] == str(a)
+    assert summary["clips"]["b"]["segments"] == 2  # 4.5 s: one full segment + 1.5-s tail
+
+
+def test_cli_demo_needs_both_clips(tmp_path, capsys):
+    from keras_musiclatent.cli import main
+
+    assert main(["demo", str(tmp_path / "a.wav"), "--out", str(tmp_path / "o")]) == 1
+    assert "both clips" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["demo", "--steps"])
