@@ -172,8 +172,30 @@ def _evaluate(args: argparse.Namespace) -> int:
     result = {"model_arg": str(args.model), "split": args.split, **result}
     if args.json:
         write_json(args.json, result)
+    if args.card:
+        _write_card(args, result, space)
     print(json.dumps(result, indent=2))
     return 0
+
+
+def _write_card(args: argparse.Namespace, result: dict, space) -> None:
+    from keras_musiclatent import zoo
+    from keras_musiclatent.atomic import atomic_path
+    from keras_musiclatent.card import render_card
+
+    command = (
+        f"musiclatent evaluate {args.model} --data {args.data} --split {args.split}"
+        f" --seed {args.seed}"
+    )
+    text = render_card(result, command=command, metadata=space.metadata)
+    with atomic_path(args.card) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    # A card inside a zoo model's folder is one of its files: refresh their sha256.
+    if args.model in zoo.list_models() and Path(args.card).resolve().parent == (
+        Path(zoo.resolve(args.model)[0]).resolve()
+    ):
+        entry = zoo.model_info(args.model)
+        zoo.update_index(args.model, entry["path"], description=entry["description"])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -230,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache-dir", default=None)
     p.add_argument("--json", type=Path, default=None, help="also write the result here")
+    p.add_argument("--card", type=Path, default=None, help="also write a Markdown model card")
 
     import importlib
 
