@@ -38,9 +38,10 @@ def render_card(result: dict[str, Any], *, command: str, metadata: dict[str, Any
         "```",
         "",
         f"on {result['test_clips']} clips / {result['test_segments']} segments of the "
-        f"`{result.get('split', 'valid')}` split (baselines fitted on "
-        f"{result['train_segments']} training segments in the same run; "
-        f"{result['seconds']:.0f} s).",
+        f"`{result.get('split', 'valid')}` split. Baselines are fitted in the same run: the "
+        f"genre baselines on {result['train_segments']} labelled training segments, PCA on "
+        "those plus the unlabelled extra split the model also trained on "
+        f"({result['seconds']:.0f} s in all).",
         "",
         "## Reconstruction (spectral RMSE, dB, lower is better)",
         "",
