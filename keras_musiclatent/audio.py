@@ -45,6 +45,12 @@ DEFAULT_SEGMENT_SECONDS = 3.0
 _BLOCK_FRAMES = 1 << 18
 # MP3 frame counts come from the Xing/LAME header and are off by encoder delay and padding.
 _MP3_SLACK_FRAMES = 4 * 1152
+# Lowest native rate taken for audio. A corrupt header claiming, say, 1 Hz would make resampling
+# to 22050 Hz expand a few kilobytes into gigabytes.
+_MIN_SAMPLE_RATE = 1000
+# load() preallocates at most this many output frames from the header's count (a corrupt header
+# may claim anything); longer files grow block by block.
+_MAX_PREALLOCATED_FRAMES = 1 << 27
 
 PathOrFile = str | os.PathLike | IO[bytes]
 
@@ -65,58 +71,50 @@ def _check_path(source: PathOrFile) -> None:
         raise AudioFileNotFoundError(f"{path}: no such file")
 
 
-def _wav_truncation(path: str | os.PathLike) -> str | None:
+def _wav_truncation(fh: IO[bytes], base: int, size: int) -> str | None:
     """Return a message when a RIFF/WAVE header promises more sample bytes than the file has.
 
     libsndfile quietly shortens such files to what is there; a truncated download should
-    not pass for a short song.
+    not pass for a short song. ``fh`` holds the file from offset ``base``, ``size`` bytes.
     """
-    try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as fh:
-            head = fh.read(12)
-            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-                return None
-            pos = 12
-            while pos + 8 <= size:
-                fh.seek(pos)
-                chunk = fh.read(8)
-                if len(chunk) < 8:
-                    return None
-                cid, csize = chunk[:4], struct.unpack("<I", chunk[4:])[0]
-                if cid == b"data":
-                    # 0 and 0xFFFFFFFF mark streamed WAVs whose size was never filled in.
-                    if csize in (0, 0xFFFFFFFF):
-                        return None
-                    have = size - (pos + 8)
-                    if csize > have:
-                        return (
-                            f"truncated: the WAV header promises {csize} bytes of samples "
-                            f"but the file holds {have}"
-                        )
-                    return None
-                pos += 8 + csize + (csize & 1)
-    except OSError:
+    fh.seek(base)
+    head = fh.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         return None
+    pos = 12
+    while pos + 8 <= size:
+        fh.seek(base + pos)
+        chunk = fh.read(8)
+        if len(chunk) < 8:
+            return None
+        cid, csize = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+        if cid == b"data":
+            # 0 and 0xFFFFFFFF mark streamed WAVs whose size was never filled in.
+            if csize in (0, 0xFFFFFFFF):
+                return None
+            have = size - (pos + 8)
+            if csize > have:
+                return (
+                    f"truncated: the WAV header promises {csize} bytes of samples "
+                    f"but the file holds {have}"
+                )
+            return None
+        pos += 8 + csize + (csize & 1)
     return None
 
 
-def _ogg_truncation(path: str | os.PathLike) -> str | None:
+def _ogg_truncation(fh: IO[bytes], base: int, size: int) -> str | None:
     """Return a message when an Ogg stream does not end with a complete end-of-stream page.
 
     libsndfile reports the length up to the last page it finds, so a cut Ogg file would
     otherwise look like a shorter, intact one.
     """
-    try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as fh:
-            if fh.read(4) != b"OggS":
-                return None
-            start = max(0, size - (1 << 17))  # an Ogg page is at most 65307 bytes
-            fh.seek(start)
-            tail = fh.read()
-    except OSError:
+    fh.seek(base)
+    if fh.read(4) != b"OggS":
         return None
+    start = max(0, size - (1 << 17))  # an Ogg page is at most 65307 bytes
+    fh.seek(base + start)
+    tail = fh.read(size - start)
     pos = tail.rfind(b"OggS")
     while pos >= 0:
         header = tail[pos : pos + 27]
@@ -133,8 +131,26 @@ def _ogg_truncation(path: str | os.PathLike) -> str | None:
     return "truncated or corrupt: no Ogg page found at the end of the file"
 
 
-def _container_problem(path: str | os.PathLike) -> str | None:
-    return _wav_truncation(path) or _ogg_truncation(path)
+def _container_problem(source: PathOrFile) -> str | None:
+    """A truncated WAV or Ogg container, for paths and seekable file objects alike."""
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            size = os.path.getsize(source)
+            with open(source, "rb") as fh:
+                return _wav_truncation(fh, 0, size) or _ogg_truncation(fh, 0, size)
+        except (OSError, ValueError):  # missing, a directory, a NUL in the name: _open says
+            return None
+    try:
+        base = source.tell()
+        size = source.seek(0, os.SEEK_END) - base
+    except (AttributeError, OSError, ValueError):
+        return None  # not seekable: libsndfile's own checks are all there is
+    try:
+        return _wav_truncation(source, base, size) or _ogg_truncation(source, base, size)
+    except (OSError, ValueError):
+        return None
+    finally:
+        source.seek(base)
 
 
 @dataclass(frozen=True)
@@ -197,6 +213,8 @@ def info(source: PathOrFile) -> AudioInfo:
         30.01
     """
     name = _name(source)
+    # Before decoding starts: a file object is checked from its current position.
+    problem = _container_problem(source)
     with _open(source) as f:
         result = AudioInfo(
             path=name,
@@ -207,10 +225,12 @@ def info(source: PathOrFile) -> AudioInfo:
             format=str(f.format),
             subtype=str(f.subtype),
         )
-    if isinstance(source, (str, os.PathLike)):
-        problem = _container_problem(source)
-        if problem:
-            raise AudioDecodeError(f"{name}: {problem}")
+    if problem:
+        raise AudioDecodeError(f"{name}: {problem}")
+    if result.sample_rate < _MIN_SAMPLE_RATE:
+        raise AudioDecodeError(
+            f"{name}: implausible sample rate {result.sample_rate} Hz (corrupt header?)"
+        )
     if result.frames == 0:
         raise EmptyAudioError(f"{name}: holds zero samples (empty or truncated)")
     return result
@@ -236,21 +256,39 @@ def stream(
 
     Raises:
         AudioFileNotFoundError, AudioIsDirectoryError, AudioDecodeError (not audio, truncated,
-        corrupt), EmptyAudioError (zero samples), InvalidAudioError (NaN/inf samples).
+        corrupt), EmptyAudioError (zero samples), InvalidAudioError (NaN/inf samples, or
+        samples so large that mixing or resampling overflows).
     """
+    yield from _decode(source, sr=sr, mono=mono, block_frames=block_frames)
+
+
+def _decode(
+    source: PathOrFile,
+    *,
+    sr: int | None,
+    mono: bool,
+    block_frames: int,
+    header: dict[str, int] | None = None,
+) -> Iterator[np.ndarray]:
+    """:func:`stream`; fills ``header["frames"]`` (output frames the header announces, 0 when
+    unknown) before the first block."""
     import soundfile as sf
     import soxr
 
     name = _name(source)
-    if isinstance(source, (str, os.PathLike)):
-        _check_path(source)
-        problem = _container_problem(source)
-        if problem:
-            raise AudioDecodeError(f"{name}: {problem}")
+    _check_path(source)
+    problem = _container_problem(source)
+    if problem:
+        raise AudioDecodeError(f"{name}: {problem}")
     with _open(source) as f:
+        if str(f.format) == "MP3":
+            # soundfile seeks back to the current position after every read, and libsndfile's
+            # MP3 seek is approximate (mpg123's fuzzy seek): each block boundary would garble
+            # ~60 ms of audio. Reading as a non-seekable stream skips those seeks.
+            f.seekable = lambda: False
         native, channels, expected = int(f.samplerate), int(f.channels), int(f.frames)
-        if native <= 0:
-            raise AudioDecodeError(f"{name}: invalid sample rate {native}")
+        if native < _MIN_SAMPLE_RATE:
+            raise AudioDecodeError(f"{name}: implausible sample rate {native} Hz (corrupt header?)")
         out_rate = native if sr is None else int(sr)
         if out_rate <= 0:
             raise InvalidAudioError(f"target sample rate must be positive, got {sr}")
@@ -259,6 +297,8 @@ def stream(
             resampler = soxr.ResampleStream(
                 native, out_rate, 1 if mono else channels, dtype="float32", quality="HQ"
             )
+        if header is not None:
+            header["frames"] = math.ceil(expected * out_rate / native) + 1 if expected > 0 else 0
         done = 0
         produced = 0
         while True:
@@ -277,10 +317,16 @@ def stream(
                         f"{name}: holds NaN or infinite samples (first at {first / native:.3f} s)"
                     )
                 done += len(block)
-            data = block.mean(axis=1, dtype=np.float32) if mono else block
+            with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+                data = block.mean(axis=1, dtype=np.float32) if mono else block
             if resampler is not None:
                 data = resampler.resample_chunk(np.ascontiguousarray(data), last=last)
             data = np.ascontiguousarray(data, dtype=np.float32)
+            if not np.isfinite(data).all():
+                # Finite float samples near the float32 limit overflow when mixed or resampled.
+                raise InvalidAudioError(
+                    f"{name}: samples too large: mixing or resampling them overflows float32"
+                )
             if len(data):
                 produced += len(data)
                 yield data
@@ -316,17 +362,34 @@ def load(
         AudioIsDirectoryError: the path is a directory.
         AudioDecodeError: not audio, or truncated/corrupt data.
         EmptyAudioError: zero samples.
-        InvalidAudioError: NaN or infinite samples.
+        InvalidAudioError: NaN or infinite samples, or samples so large that mixing or
+            resampling overflows.
 
     Example:
         >>> y = load("song.ogg")  # doctest: +SKIP
         >>> y.dtype, y.ndim
         (dtype('float32'), 1)
     """
-    blocks = list(stream(source, sr=sr, mono=mono))
-    if not blocks:
+    # Blocks go straight into one buffer of the length the header announces, so the peak is
+    # the output plus one block (a list of blocks joined at the end would need twice that).
+    header: dict[str, int] = {}
+    out: np.ndarray | None = None
+    filled = 0
+    rest: list[np.ndarray] = []
+    for block in _decode(source, sr=sr, mono=mono, block_frames=_BLOCK_FRAMES, header=header):
+        if out is None:
+            size = min(header.get("frames", 0), _MAX_PREALLOCATED_FRAMES)
+            out = np.empty((size, *block.shape[1:]), dtype=np.float32)
+        take = min(len(block), len(out) - filled)
+        out[filled : filled + take] = block[:take]
+        filled += take
+        if take < len(block):
+            rest.append(block[take:])
+    if out is None:
         raise EmptyAudioError(f"{_name(source)}: holds zero samples after resampling")
-    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
+    if rest:  # the header under-counted (MP3 estimates, or no count at all)
+        return np.concatenate([out[:filled], *rest], axis=0)
+    return out[:filled]
 
 
 def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
