@@ -29,7 +29,7 @@ _MODULE_COMMANDS: dict[str, str] = {
     "tune": "keras_musiclatent.tuning.command",
 }
 # Modules that define several commands: ``COMMANDS = {name: (help, configure, run)}``.
-_COMMAND_GROUPS = ("keras_musiclatent.cli_latent",)
+_COMMAND_GROUPS = ("keras_musiclatent.cli_latent", "keras_musiclatent.cli_views")
 
 
 def _command(name: str):
@@ -58,7 +58,10 @@ def _import_backend_quietly() -> None:
         try:
             import keras
 
-            keras.ops.zeros(1)  # first op: some backends log on device discovery
+            # First op: some backends log on device discovery. Not under a TF_CONFIG
+            # cluster: MultiWorkerMirroredStrategy must be created before any op runs.
+            if not os.environ.get("TF_CONFIG"):
+                keras.ops.zeros(1)
         except BaseException:
             os.dup2(saved, 2)
             sink.seek(0)

@@ -71,6 +71,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
 #: ``training.distribute`` options, by the Keras backend they run on.
 DISTRIBUTE_BACKENDS: dict[str, str] = {
     "mirrored": "tensorflow",
+    # Several machines (or processes): tf.distribute.MultiWorkerMirroredStrategy over the
+    # cluster in TF_CONFIG.
+    "multi_worker": "tensorflow",
     "data_parallel": "jax",
 }
 
@@ -177,7 +180,35 @@ def _distribution(distribute: str | None) -> tuple[Any, Any]:
         return contextlib.nullcontext(), lambda: keras.distribution.set_distribution(previous)
     import tensorflow as tf
 
+    if distribute == "multi_worker":
+        if not os.environ.get("TF_CONFIG"):
+            raise ConfigError(
+                "training.distribute='multi_worker' needs TF_CONFIG (the cluster and this "
+                "worker's task) in the environment of every worker"
+            )
+        return tf.distribute.MultiWorkerMirroredStrategy().scope(), None
     return tf.distribute.MirroredStrategy().scope(), None
+
+
+def worker_out(out: Path) -> Path:
+    """Where this worker writes: ``out`` for the chief (or no cluster), else a sibling.
+
+    Under ``TF_CONFIG`` the chief is the ``chief`` task, or worker 0 when there is none; every
+    other worker keeps its own checkpoints in ``<out>.<type>-<index>``.
+    """
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        return out
+    try:
+        tf_config = json.loads(raw)
+        task = tf_config["task"]
+        kind, index = str(task["type"]), int(task["index"])
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError("TF_CONFIG is not JSON with a task type and index") from None
+    has_chief = "chief" in tf_config.get("cluster", {})
+    if kind == "chief" or (kind == "worker" and index == 0 and not has_chief):
+        return out
+    return out.with_name(f"{out.name}.{kind}-{index}")
 
 
 def build_model(model_config: Mapping[str, Any]):
@@ -306,9 +337,12 @@ def train(
     if seed is not None:
         config["training"]["seed"] = int(seed)
     scope, reset = _distribution(config["training"]["distribute"])
+    out = Path(out)
+    if config["training"]["distribute"] == "multi_worker":
+        out = worker_out(out)
     try:
         with scope:
-            return _train(config, out=Path(out), resume=resume, verbose=verbose)
+            return _train(config, out=out, resume=resume, verbose=verbose)
     finally:
         if reset is not None:
             reset()
@@ -359,8 +393,8 @@ def _train(config: dict[str, Any], *, out: Path, resume: bool, verbose: int | st
     _claim_run_folder(Path(out), config, resume=resume)
     out = Path(out)
     model.compile(optimizer=keras.optimizers.Adam(**config["optimizer"]))
-    if training["distribute"] == "mirrored":
-        _fit_for_mirrored(model)
+    if training["distribute"] in ("mirrored", "multi_worker"):
+        _fit_for_mirrored(model, multi_worker=training["distribute"] == "multi_worker")
 
     monitor = training["monitor"]
     callbacks: list[Any] = [
@@ -411,7 +445,7 @@ def _train(config: dict[str, Any], *, out: Path, resume: bool, verbose: int | st
     return TrainResult(out, len(history), history, best, seconds)
 
 
-def _fit_for_mirrored(model) -> None:
+def _fit_for_mirrored(model, *, multi_worker: bool = False) -> None:
     """Adapt a compiled model to ``fit`` under ``tf.distribute.MirroredStrategy``.
 
     Keras sums the replicas' gradients and expects ``compute_loss`` to return each replica's
@@ -432,6 +466,17 @@ def _fit_for_mirrored(model) -> None:
     model.compute_loss = per_replica_loss
     model.optimizer.build(model.trainable_variables)
     model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    if multi_worker:
+        # Keras reduces each log across workers with reduce(MEAN, axis=0), which fails for
+        # the scalars a train step returns ("Invalid reduction dimension 0 for input with 0
+        # dimensions"); one-element vectors reduce to the same mean.
+        for name in ("train_step", "test_step"):
+            step = getattr(model, name)
+
+            def as_vectors(data, _step=step):
+                return {k: tf.reshape(v, [1]) for k, v in _step(data).items()}
+
+            setattr(model, name, as_vectors)
 
 
 def _tensorboard_callbacks(logdir: Path, valid_ds, training: Mapping[str, Any]) -> list[Any]:
