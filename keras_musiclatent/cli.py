@@ -259,19 +259,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     import importlib
 
-    for module_name in _COMMAND_GROUPS:
-        for name, (help_text, configure, run) in importlib.import_module(
-            module_name
-        ).COMMANDS.items():
-            configure(sub.add_parser(name, help=help_text))
-            _COMMANDS[name] = run
-    for name, module_name in _MODULE_COMMANDS.items():
+    def optional(module_name: str):
         try:
-            module = importlib.import_module(module_name)
+            return importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             # Only a missing command module itself is skipped, never a broken import inside it.
             if not exc.name or not (module_name + ".").startswith(exc.name + "."):
                 raise
+            return None
+
+    for module_name in _COMMAND_GROUPS:
+        group = optional(module_name)
+        for name, (help_text, configure, run) in getattr(group, "COMMANDS", {}).items():
+            configure(sub.add_parser(name, help=help_text))
+            _COMMANDS[name] = run
+    for name, module_name in _MODULE_COMMANDS.items():
+        module = optional(module_name)
+        if module is None:
             continue
         p = sub.add_parser(name, help=module.HELP)
         module.configure(p)
