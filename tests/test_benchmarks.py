@@ -20,3 +20,17 @@ def test_train_throughput_smoke():
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "ratio encode ours/baseline:" in proc.stdout
     assert "load average" in proc.stdout
+
+
+def test_encode_zoo_smoke(tiny_space_dir):
+    script = REPO_ROOT / "benchmarks" / "encode_zoo.py"
+    cmd = [sys.executable, str(script), "--model", str(tiny_space_dir), "--batch-size", "4"]
+    cmd += ["--repeats", "1", "--long-minutes", "0.2"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO_ROOT))
+    proc = subprocess.run(
+        cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "ratio encode ours/baseline:" in proc.stdout
+    assert "12 segments" in proc.stdout  # 0.2 min of 1-s segments
+    assert "ratio memory added/decoded size:" in proc.stdout
