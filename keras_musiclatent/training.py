@@ -32,7 +32,7 @@ import numpy as np
 from keras_musiclatent.atomic import write_json
 from keras_musiclatent.errors import ConfigError
 
-__all__ = ["DEFAULT_CONFIG", "TrainResult", "build_model", "load_config", "train"]
+__all__ = ["DEFAULT_CONFIG", "TrainResult", "build_model", "load_config", "tables", "train"]
 
 #: Every key a config may set, with its default. A config file overrides what it names.
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -226,7 +226,8 @@ def build_model(model_config: Mapping[str, Any]):
         raise ConfigError(f"model {name}: {exc}") from None
 
 
-def _tables(config: dict[str, Any]):
+def tables(config: dict[str, Any]):
+    """``(train, valid)`` clip tables a (loaded) config names, thinned to ``data.max_clips``."""
     from keras_musiclatent import data as data_mod
 
     d = config["data"]
@@ -242,10 +243,13 @@ def _tables(config: dict[str, Any]):
     train = table.filter(lambda clip: clip.split in train_splits)
     valid = table.split(d["valid_split"])
     if d["max_clips"]:
-        # Every k-th clip keeps the genres balanced in a sorted table.
+        # Evenly spaced clips of a table sorted by genre keep every genre, in proportion.
         def thin(t):
-            step = max(1, len(t) // int(d["max_clips"]))
-            return t[::step][: int(d["max_clips"])]
+            if len(t) <= int(d["max_clips"]):
+                return t
+            picks = np.unique(np.linspace(0, len(t) - 1, int(d["max_clips"])).round().astype(int))
+            keep = {t[int(i)].clip_id for i in picks}
+            return t.filter(lambda clip: clip.clip_id in keep)
 
         train, valid = thin(train), thin(valid)
     if len(train) == 0:
@@ -362,7 +366,7 @@ def _train(config: dict[str, Any], *, out: Path, resume: bool, verbose: int | st
     keras.utils.set_random_seed(int(training["seed"]))
     from keras_musiclatent.data import SegmentDataset
 
-    train_table, valid_table = _tables(config)
+    train_table, valid_table = tables(config)
     common = {
         "batch_size": int(training["batch_size"]),
         "sample_rate": int(d["sample_rate"]),

@@ -145,3 +145,16 @@ def test_resume_after_sigkill_mid_epoch(tmp_path):
     assert summary["epochs_completed"] == 4
     model = keras.saving.load_model(out / "last.keras", safe_mode=True)
     assert np.isfinite(model.encode(np.zeros((1, 22050), np.float32), sample=False)[0]).all()
+
+
+def test_max_clips_keeps_every_label(tmp_path):
+    from keras_musiclatent.training import tables
+
+    for label in ("a", "b", "c", "d", "e"):
+        (tmp_path / label).mkdir()
+        for i in range(6):
+            sf.write(tmp_path / label / f"{i}.wav", np.zeros(2205, np.float32), 22050)
+    config = load_config({"data": {"dataset": "folder", "root": str(tmp_path), "max_clips": 6}})
+    train, valid = tables(config)
+    assert len(train) == 6 and sorted(set(train.labels)) == ["a", "b", "c", "d", "e"]
+    assert len(valid) <= 6
