@@ -16,7 +16,8 @@ Layout (all integers big-endian)::
     payload      ceil(segments * latent_dim * bits / 8) bytes, codes bit-packed MSB first
     crc32        u32       of everything before it
 
-The header costs ``8 * (61 + name_len)`` bits per file; :func:`stream_bits` counts everything.
+The header and checksum cost ``8 * (69 + name_len)`` bits per file; :func:`stream_bits`
+counts everything.
 """
 
 from __future__ import annotations
