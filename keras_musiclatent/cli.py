@@ -148,16 +148,13 @@ def _train(args: argparse.Namespace) -> int:
 
 @_command("evaluate")
 def _evaluate(args: argparse.Namespace) -> int:
-    from keras_musiclatent import data
     from keras_musiclatent.atomic import write_json
     from keras_musiclatent.evaluation_card import evaluate_space
     from keras_musiclatent.latent_space import LatentSpace
+    from keras_musiclatent.report_data import load_table
 
     space = LatentSpace.load(args.model)
-    if args.dataset == "gtzan":
-        table = data.load_gtzan(args.data)
-    else:
-        table = data.load_folder(args.data, split_seed=0)
+    table = load_table(args.data, dataset=args.dataset)
     extra = None
     if args.extra_split:
         names = set(args.extra_split.split("+"))

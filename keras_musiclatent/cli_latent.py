@@ -145,10 +145,11 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
     for path, stem in _progress(
         zip(args.files, _stems(args.files), strict=True), desc="reconstruct", total=len(args.files)
     ):
-        enc = space.encode(path)
+        clip = audio.load(path, sr=space.sample_rate)  # decoded once, for both uses below
+        enc = space.encode(clip)
         decoded = space.decode(enc.mean)
         y = space.to_audio(decoded, n_iter=args.iterations, num_samples=enc.num_samples)
-        reference = space.log_mel(path)
+        reference = space.log_mel(clip)
         frames = metrics.real_frames(
             enc.lengths, hop_length=space.model.hop_length, frames=reference.shape[1]
         )
@@ -418,16 +419,15 @@ def _configure_package(p: argparse.ArgumentParser) -> None:
 
 
 def _run_package(args: argparse.Namespace) -> int:
-    from keras_musiclatent import data
     from keras_musiclatent.packaging import package_model
+    from keras_musiclatent.report_data import load_table
 
+    table = load_table(args.data, dataset=args.dataset)
+    train = table.split("train")
+    extra = table.split("excluded") if args.dataset == "gtzan" else None
     if args.dataset == "gtzan":
-        table = data.load_gtzan(args.data)
-        train, extra = table.split("train"), table.split("excluded")
         described = f"GTZAN fault-filtered split at {args.data}: {len(train)} train clips"
     else:
-        table = data.load_folder(args.data, split_seed=0)
-        train, extra = table.split("train"), None
         described = f"folder {args.data}: {len(train)} train clips"
     folder = package_model(
         args.run,

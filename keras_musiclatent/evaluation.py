@@ -17,7 +17,7 @@ import numpy as np
 from keras_musiclatent import metrics
 from keras_musiclatent.errors import IncompatibleModelError
 
-__all__ = ["evaluate_reconstruction", "load_trained_model", "pca_baseline"]
+__all__ = ["evaluate_reconstruction", "fit_pca", "load_trained_model", "log_mels", "pca_baseline"]
 
 
 def load_trained_model(path: str | os.PathLike):
@@ -48,6 +48,21 @@ def _floored(log_mel: np.ndarray, frames: np.ndarray, dynamic_range_db: float = 
     return np.maximum(log_mel, (peak - dynamic_range_db)[:, None, None])
 
 
+def fit_pca(
+    train_log_mel: np.ndarray, train_frames: np.ndarray, *, n_components: int, seed: int = 0
+):
+    """scikit-learn PCA of training log-mels ``(n, frames, mels)``, floored at ``max - 80 dB``.
+
+    Fitted on flattened segments; ``n_components`` is capped by the data's size.
+    """
+    from sklearn.decomposition import PCA
+
+    n, t, f = train_log_mel.shape
+    x = _floored(train_log_mel, train_frames).reshape(n, t * f)
+    k = int(min(n_components, n, t * f))
+    return PCA(n_components=k, svd_solver="randomized", random_state=seed).fit(x)
+
+
 def pca_baseline(
     train_log_mel: np.ndarray,
     train_frames: np.ndarray,
@@ -70,17 +85,13 @@ def pca_baseline(
     Returns:
         ``(m, frames, mels)`` reconstruction in dB.
     """
-    from sklearn.decomposition import PCA
-
-    n, t, f = train_log_mel.shape
-    x = _floored(train_log_mel, train_frames).reshape(n, t * f)
-    k = int(min(n_components, n, t * f))
-    pca = PCA(n_components=k, svd_solver="randomized", random_state=seed).fit(x)
-    test = test_log_mel.reshape(len(test_log_mel), t * f)
+    pca = fit_pca(train_log_mel, train_frames, n_components=n_components, seed=seed)
+    test = test_log_mel.reshape(len(test_log_mel), -1)
     return pca.inverse_transform(pca.transform(test)).reshape(test_log_mel.shape)
 
 
-def _log_mels(model, waveforms: np.ndarray, batch_size: int) -> np.ndarray:
+def log_mels(model, waveforms: np.ndarray, *, batch_size: int = 32) -> np.ndarray:
+    """The model's input log-mel dB ``(n, frames, mels)`` of waveforms, in batches."""
     return np.concatenate(
         [model.log_mel(waveforms[i : i + batch_size]) for i in range(0, len(waveforms), batch_size)]
     )
@@ -119,7 +130,7 @@ def evaluate_reconstruction(
         "cache_dir": cache_dir,
     }
     waveforms, lengths, _, _ = segments_array(test_table, **kwargs)
-    reference = _log_mels(model, waveforms, batch_size)
+    reference = log_mels(model, waveforms, batch_size=batch_size)
     z_mean, _, _ = model.encode(waveforms, sample=False, batch_size=batch_size)
     decoded = model.decode(z_mean, batch_size=batch_size)
     frames = metrics.real_frames(
@@ -135,7 +146,7 @@ def evaluate_reconstruction(
     }
     if train_table is not None:
         train_waves, train_lengths, _, _ = segments_array(train_table, **kwargs)
-        train_ref = _log_mels(model, train_waves, batch_size)
+        train_ref = log_mels(model, train_waves, batch_size=batch_size)
         del train_waves
         train_frames = metrics.real_frames(
             train_lengths, hop_length=int(model.hop_length), frames=train_ref.shape[1]

@@ -20,25 +20,15 @@ from typing import Any
 import numpy as np
 
 from keras_musiclatent import metrics
-from keras_musiclatent.evaluation import _floored
+from keras_musiclatent.evaluation import fit_pca, log_mels
 
 __all__ = ["evaluate_space"]
 
 
-def _log_mels(model, waves: np.ndarray, batch: int = 32) -> np.ndarray:
-    return np.concatenate(
-        [model.log_mel(waves[i : i + batch]) for i in range(0, len(waves), batch)]
-    )
-
-
 def _pca_rows(train_ref, train_frames, test_ref, *, k: int, bits: int, seed: int):
     """PCA reconstructions of ``test_ref``: exact coefficients, and quantised to ``bits``."""
-    from sklearn.decomposition import PCA
-
-    n, t, f = train_ref.shape
-    x = _floored(train_ref, train_frames).reshape(n, t * f)
-    pca = PCA(n_components=min(k, n), svd_solver="randomized", random_state=seed).fit(x)
-    coeff = pca.transform(test_ref.reshape(len(test_ref), t * f))
+    pca = fit_pca(train_ref, train_frames, n_components=k, seed=seed)
+    coeff = pca.transform(test_ref.reshape(len(test_ref), -1))
     exact = pca.inverse_transform(coeff).reshape(test_ref.shape)
     # Same rule as the compressed stream: a uniform grid over +-4 training std per component.
     std = np.sqrt(pca.explained_variance_)
@@ -171,17 +161,17 @@ def evaluate_space(
     hop = int(model.hop_length)
 
     # Reconstruction.
-    test_ref = _log_mels(model, test_w)
+    test_ref = log_mels(model, test_w)
     frames = metrics.real_frames(test_len, hop_length=hop, frames=test_ref.shape[1])
     z_test, _, _ = model.encode(test_w, sample=False)
     decoded = model.decode(z_test)
     latent_rmse = metrics.spectral_rmse_db(test_ref, decoded, frames=frames)
-    train_ref = _log_mels(model, train_w)
+    train_ref = log_mels(model, train_w)
     train_frames = metrics.real_frames(train_len, hop_length=hop, frames=train_ref.shape[1])
     pca_ref, pca_frames = train_ref, train_frames
     if unlabelled_table is not None and len(unlabelled_table):
         extra_w, extra_len, _, _ = segments_array(unlabelled_table, **{**kw, "labels": None})
-        extra_ref = _log_mels(model, extra_w)
+        extra_ref = log_mels(model, extra_w)
         del extra_w
         pca_ref = np.concatenate([train_ref, extra_ref])
         pca_frames = np.concatenate(
@@ -208,9 +198,9 @@ def evaluate_space(
         "n_mels": int(model.n_mels),
     }
     t_inv = time.time()
-    audio_dec = np.stack([space.to_audio(decoded[i]) for i in pick])
+    audio_dec = space.to_audio_many(decoded[pick][:, None])
     inv_seconds = (time.time() - t_inv) / len(pick)
-    audio_orig = np.stack([space.to_audio(test_ref[i]) for i in pick])
+    audio_orig = space.to_audio_many(test_ref[pick][:, None])
     ref_pick = metrics.logmel_db(test_w[pick], **kw_mel)
     audio_rmse = metrics.spectral_rmse_db(
         ref_pick, metrics.logmel_db(audio_dec, **kw_mel), frames=frames[pick]

@@ -155,6 +155,12 @@ def slerp(p0: np.ndarray, p1: np.ndarray, t: float) -> np.ndarray:
     return np.where(parallel, (1 - t) * p0 + t * p1, out)
 
 
+def _peak_normalised(y: np.ndarray) -> np.ndarray:
+    """``y`` scaled down to a peak of 1 when it exceeds it (inversion can overshoot)."""
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    return y / peak if peak > 1.0 else y
+
+
 def _correlation(x: np.ndarray, y: np.ndarray) -> float:
     x = x - x.mean()
     y = y - y.mean()
@@ -264,6 +270,11 @@ class LatentSpace:
     @property
     def segment_seconds(self) -> float:
         return float(self.model.segment_seconds)
+
+    @property
+    def _grid(self) -> tuple[int, int]:
+        """``(frames, n_mels)`` of one decoded segment."""
+        return int(self.model.frames), int(self.model.n_mels)
 
     @property
     def genres(self) -> list[str]:
@@ -419,11 +430,27 @@ class LatentSpace:
         Returns:
             ``(samples,)`` float32 at :attr:`sample_rate`, peak at most 1.
         """
-        from keras_musiclatent.inversion import logmel_to_audio
-
         db = np.asarray(log_mel, dtype=np.float32)
         if db.ndim == 2:
             db = db[None]
+        y = self._invert(db, n_iter=n_iter, seed=seed).reshape(-1)
+        if num_samples is not None:
+            y = y[:num_samples]
+        return _peak_normalised(y)
+
+    def to_audio_many(self, log_mels: np.ndarray, *, n_iter: int = 32, seed: int = 0) -> np.ndarray:
+        """:meth:`to_audio` of several clips ``(n, segments, frames, mels)`` in one batched
+        inversion; returns ``(n, segments * samples)``, each row peak-normalised on its own."""
+        db = np.asarray(log_mels, dtype=np.float32)
+        if db.ndim != 4:
+            raise LatentShapeError(f"expected (n, segments, frames, mels) log-mels, got {db.shape}")
+        waves = self._invert(db.reshape(-1, *db.shape[2:]), n_iter=n_iter, seed=seed)
+        return np.stack([_peak_normalised(row) for row in waves.reshape(len(db), -1)])
+
+    def _invert(self, db: np.ndarray, *, n_iter: int, seed: int) -> np.ndarray:
+        """``(segments, frames, mels)`` dB → ``(segments, samples)`` raw waveforms."""
+        from keras_musiclatent.inversion import logmel_to_audio
+
         if db.ndim != 3 or db.shape[-1] != self.model.n_mels:
             raise LatentShapeError(
                 f"expected log-mels (segments, frames, {self.model.n_mels}), got {db.shape}"
@@ -437,11 +464,7 @@ class LatentSpace:
             length=self.model.samples,
             seed=seed,
         )
-        y = np.asarray(waves, np.float32).reshape(-1)
-        if num_samples is not None:
-            y = y[:num_samples]
-        peak = float(np.max(np.abs(y))) if y.size else 0.0
-        return y / peak if peak > 1.0 else y
+        return np.asarray(waves, np.float32).reshape(len(db), -1)
 
     def _decoded(self, z: np.ndarray, *, audio: bool, n_iter: int = 32) -> Decoded:
         log_mel = self.decode(z)
@@ -523,11 +546,16 @@ class LatentSpace:
         za, zb = self._latents_of(a), self._latents_of(b)
         k = min(len(za), len(zb))
         za, zb = za[:k], zb[:k]
-        out = []
-        for t in np.linspace(0.0, 1.0, steps):
-            z = slerp(za, zb, t) if method == "slerp" else (1 - t) * za + t * zb
-            out.append(self._decoded(z.astype(np.float32), audio=audio, n_iter=n_iter))
-        return out
+        ts = np.linspace(0.0, 1.0, steps)
+        path = np.stack(
+            [slerp(za, zb, t) if method == "slerp" else (1 - t) * za + t * zb for t in ts]
+        ).astype(np.float32)  # (steps, k, latent_dim)
+        # One decoder pass and one batched inversion for the whole walk.
+        log_mel = self.decode(path.reshape(steps * k, -1)).reshape(steps, k, *self._grid)
+        waves = self.to_audio_many(log_mel, n_iter=n_iter) if audio else None
+        return [
+            Decoded(path[i], log_mel[i], None if waves is None else waves[i]) for i in range(steps)
+        ]
 
     # --- probing ------------------------------------------------------------------------------
 
@@ -686,24 +714,28 @@ class LatentSpace:
 
         if not clips:
             raise ConfigError("attribute_vector needs clips")
-        encodings = [self.encode(c) if not isinstance(c, Encoding) else c for c in clips]
         if isinstance(by, str):
             if by not in DESCRIPTORS:
                 raise ConfigError(f"unknown descriptor {by!r}; choose from {list(DESCRIPTORS)}")
             if not 0 < quantile <= 0.5:
                 raise ConfigError("quantile must be in (0, 0.5]")
+            if any(isinstance(c, Encoding) for c in clips):
+                raise ConfigError("a descriptor needs the clips' audio, not their encodings")
             z, scores = [], []
-            for clip, enc in zip(clips, encodings, strict=True):
-                windows = np.concatenate([w for w, _ in self._segment_batches(clip, None)])
-                for w, row in zip(windows, enc.mean, strict=True):
-                    scores.append(describe(w, sample_rate=self.sample_rate, names=[by])[by])
-                    z.append(row)
-            z_arr, s = np.asarray(z), np.asarray(scores)
+            # One decoding pass per clip: each window is encoded and described.
+            for clip in clips:
+                for windows, _ in self._segment_batches(clip, None):
+                    z.append(self.model.encode(windows, sample=False, batch_size=_BATCH)[0])
+                    scores += [
+                        describe(w, sample_rate=self.sample_rate, names=[by])[by] for w in windows
+                    ]
+            z_arr, s = np.concatenate(z), np.asarray(scores)
             k = max(1, int(round(quantile * len(s))))
             order = np.argsort(s)
             if 2 * k > len(s):
                 raise ConfigError("too few segments to form high and low groups")
             return (z_arr[order[-k:]].mean(0) - z_arr[order[:k]].mean(0)).astype(np.float32)
+        encodings = [self.encode(c) if not isinstance(c, Encoding) else c for c in clips]
         labels = [str(x) for x in by]
         if len(labels) != len(encodings):
             raise ConfigError(f"{len(labels)} labels for {len(encodings)} clips")

@@ -14,7 +14,6 @@ Everything loads with Keras safe mode and NumPy ``allow_pickle=False``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from keras_musiclatent.data.download import sha256_file
 from keras_musiclatent.errors import CorruptModelError, IncompatibleModelError
 from keras_musiclatent.genre_head import GenreHead, LatentStats
 
@@ -33,15 +33,6 @@ WEIGHTS = "model.weights.h5"
 STATS = "latent_stats.npz"
 HEAD = "genre_head.npz"
 METADATA = "metadata.json"
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass

@@ -36,6 +36,7 @@ import numpy as np
 
 from keras_musiclatent import metrics
 from keras_musiclatent.errors import ConfigError
+from keras_musiclatent.evaluation import log_mels
 from keras_musiclatent.report_data import Segments, safe_name, segments_of, subsample
 from keras_musiclatent.report_html import Figure, ListenClip, Page, Player, Table, Walk, render
 
@@ -88,12 +89,6 @@ def find_history(space: Any, history: str | os.PathLike | None = None) -> Path |
     path = Path(path)
     candidate = (path if path.is_dir() else path.parent) / "history.csv"
     return candidate if candidate.is_file() else None
-
-
-def _log_mels(model: Any, waves: np.ndarray, batch: int = 32) -> np.ndarray:
-    return np.concatenate(
-        [model.log_mel(waves[i : i + batch]) for i in range(0, len(waves), batch)]
-    )
 
 
 def _round_robin(groups: dict[str, list[int]], k: int, *, seed: int) -> list[int]:
@@ -199,7 +194,7 @@ def _pca(run: _Run, table: Any, split: str, *, max_clips: int | None, cache_dir:
     if train is not None and len(train):
         train = subsample(train, max_clips=max_clips, seed=run.seed)
         fit = segments_of(train, space, cache_dir=cache_dir)
-        fit_ref = _log_mels(space.model, fit.waves)
+        fit_ref = log_mels(space.model, fit.waves)
         fit_frames = metrics.real_frames(
             fit.lengths, hop_length=int(space.model.hop_length), frames=fit_ref.shape[1]
         )
@@ -625,7 +620,7 @@ def build_report(
         bar.step("encode")
         model = space.model
         z, _, _ = model.encode(seg.waves, sample=False, batch_size=32)
-        ref = _log_mels(model, seg.waves)
+        ref = log_mels(model, seg.waves)
         frames = metrics.real_frames(
             seg.lengths, hop_length=int(model.hop_length), frames=ref.shape[1]
         )
