@@ -81,7 +81,7 @@ def _long_file(folder: Path, minutes: float, sample_rate: int) -> Path:
     import numpy as np
     import soundfile as sf
 
-    from keras_musiclatent.demo import demo_clip
+    from keras_musiclatent.data.synthetic import demo_clip
 
     block = demo_clip(seconds=60.0, sample_rate=sample_rate, seed=0)
     path = folder / "long.wav"
@@ -100,9 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     import keras
     import numpy as np
 
-    from keras_musiclatent.demo import demo_clip
+    from keras_musiclatent.data.synthetic import demo_clip
+    from keras_musiclatent.evaluate.metrics import logmel_db
     from keras_musiclatent.latent_space import LatentSpace
-    from keras_musiclatent.metrics import logmel_db
 
     space = LatentSpace.load(args.model)
     model = space.model

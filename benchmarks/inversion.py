@@ -168,7 +168,8 @@ def run(args: argparse.Namespace, *, blas: str) -> int:
     import scipy
     import scipy.optimize
 
-    from keras_musiclatent import inversion, metrics
+    from keras_musiclatent.audio import inversion
+    from keras_musiclatent.evaluate import metrics
 
     sr, n_fft, hop, n_mels = 22050, 2048, 512, 128
     root = None if args.synthetic else find_gtzan(args.data)

@@ -42,7 +42,7 @@ class LatentStats:
         )
 
     def save(self, path: str | os.PathLike) -> None:
-        from keras_musiclatent.atomic import write_npz
+        from keras_musiclatent._files import write_npz
 
         write_npz(path, mean=self.mean, std=self.std, count=np.array(self.count))
 
@@ -129,7 +129,7 @@ class GenreHead:
         return p / p.sum(axis=1, keepdims=True)
 
     def save(self, path: str | os.PathLike) -> None:
-        from keras_musiclatent.atomic import write_npz
+        from keras_musiclatent._files import write_npz
 
         write_npz(
             path,

@@ -104,7 +104,7 @@ class Probe:
 
     def summary(self) -> str:
         """One sentence saying what the dimension does."""
-        from keras_musiclatent.descriptors import DESCRIPTORS
+        from keras_musiclatent.audio.features import DESCRIPTORS
 
         name = self.top_descriptor
         r = self.effects[name]
@@ -219,8 +219,8 @@ class LatentSpace:
             UnknownModelError: not a zoo name and not an existing path (lists the zoo).
             CorruptModelError: a file fails its sha256 or does not parse.
         """
-        from keras_musiclatent import zoo
-        from keras_musiclatent.model_files import load_model_files
+        from keras_musiclatent.presets import registry as zoo
+        from keras_musiclatent.presets.files import load_model_files
 
         text = os.fspath(name_or_path)
         path = Path(text)
@@ -245,7 +245,7 @@ class LatentSpace:
         self, out: str | os.PathLike, *, metadata: dict[str, Any] | None = None, overwrite=False
     ) -> Path:
         """Write a packaged model folder (config, weights, statistics, genre head, metadata)."""
-        from keras_musiclatent.model_files import save_model_files
+        from keras_musiclatent.presets.files import save_model_files
 
         meta = {**self.metadata, **(metadata or {}), "name": self.name}
         return save_model_files(
@@ -308,7 +308,6 @@ class LatentSpace:
         self, source: AudioSource, sr: int | None
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Windows ``(<=_BATCH, samples)`` and real lengths, read with bounded memory."""
-        size = int(self.model.samples)
         if isinstance(source, np.ndarray):
             y = audio_io.prepare(source, sr=sr or self.sample_rate, target_sr=self.sample_rate)
             windows, lengths = audio_io.segment(y, self.sample_rate, self.segment_seconds)
@@ -317,30 +316,15 @@ class LatentSpace:
             return
         if sr is not None:
             raise ConfigError("sr applies to arrays only; files carry their own rate")
-        min_tail = int(round(1.0 * self.sample_rate))
-        buffer = np.zeros(0, np.float32)
-        windows: list[np.ndarray] = []
-        emitted = 0
-        for block in audio_io.stream(source, sr=self.sample_rate):
-            buffer = np.concatenate([buffer, block])
-            while len(buffer) >= size:
-                windows.append(buffer[:size])
-                buffer = buffer[size:]
-                if len(windows) == _BATCH:
-                    yield np.stack(windows), np.full(len(windows), size)
-                    emitted += len(windows)
-                    windows = []
-        tail = len(buffer)
-        lengths = [size] * len(windows)
-        if tail and (tail >= min_tail or (emitted + len(windows)) == 0):
-            windows.append(np.pad(buffer, (0, size - tail)))
-            lengths.append(tail)
-        if windows:
-            yield np.stack(windows), np.asarray(lengths)
-        elif emitted == 0:
-            from keras_musiclatent.errors import EmptyAudioError
-
-            raise EmptyAudioError(f"{source}: holds zero samples")
+        try:
+            yield from audio_io.stream_windows(
+                audio_io.stream(source, sr=self.sample_rate),
+                sample_rate=self.sample_rate,
+                seconds=self.segment_seconds,
+                batch=_BATCH,
+            )
+        except EmptyAudioError:
+            raise EmptyAudioError(f"{source}: holds zero samples") from None
 
     def encode(
         self,
@@ -449,7 +433,7 @@ class LatentSpace:
 
     def _invert(self, db: np.ndarray, *, n_iter: int, seed: int) -> np.ndarray:
         """``(segments, frames, mels)`` dB → ``(segments, samples)`` raw waveforms."""
-        from keras_musiclatent.inversion import logmel_to_audio
+        from keras_musiclatent.audio.inversion import logmel_to_audio
 
         if db.ndim != 3 or db.shape[-1] != self.model.n_mels:
             raise LatentShapeError(
@@ -599,7 +583,7 @@ class LatentSpace:
         Returns:
             :class:`Probe`; ``probe.summary()`` says it in one sentence.
         """
-        from keras_musiclatent.descriptors import describe_batch
+        from keras_musiclatent.audio.features import describe_batch
 
         dim = self._check_dim(dim)
         z0 = self._latents_of(audio_or_path)
@@ -649,7 +633,7 @@ class LatentSpace:
         Returns:
             :class:`DimensionReport` s, the dimensions that change the log-mel most first.
         """
-        from keras_musiclatent.descriptors import describe_batch
+        from keras_musiclatent.audio.features import describe_batch
 
         if not reference:
             raise ConfigError("explain_dimensions needs at least one reference clip")
@@ -710,7 +694,7 @@ class LatentSpace:
         Returns:
             ``(latent_dim,)`` float32 vector for :meth:`shift`.
         """
-        from keras_musiclatent.descriptors import DESCRIPTORS, describe
+        from keras_musiclatent.audio.features import DESCRIPTORS, describe
 
         if not clips:
             raise ConfigError("attribute_vector needs clips")

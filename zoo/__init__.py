@@ -1,1 +1,1 @@
-"""The model zoo's files, shipped as package data (see keras_musiclatent.zoo)."""
+"""The model zoo's files, shipped as package data (see keras_musiclatent.presets.registry)."""

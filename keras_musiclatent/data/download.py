@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tarfile
@@ -11,18 +10,10 @@ import warnings
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from keras_musiclatent._files import sha256_file
 from keras_musiclatent.errors import DatasetError
 
 __all__ = ["fetch", "safe_extract", "sha256_file"]
-
-
-def sha256_file(path: str | os.PathLike, *, chunk_size: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def fetch(

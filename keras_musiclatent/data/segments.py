@@ -17,29 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from keras_musiclatent import audio
+from keras_musiclatent.audio.windows import segment_count
 from keras_musiclatent.data.cache import AudioCache
 from keras_musiclatent.data.table import ClipTable
 from keras_musiclatent.errors import AudioError, DatasetError
 
 __all__ = ["SegmentIndex", "build_index", "cut_window", "segment_count", "segments_array"]
-
-
-def segment_count(
-    samples: int, sample_rate: int, seconds: float, *, min_remainder_seconds: float = 1.0
-) -> int:
-    """Windows :func:`keras_musiclatent.audio.segment` makes of ``samples`` samples.
-
-    Example:
-        >>> segment_count(22050 * 7, 22050, 3.0)
-        3
-    """
-    length = round(float(seconds) * int(sample_rate))
-    if samples <= 0:
-        return 0
-    if samples < length:
-        return 1
-    full, rest = divmod(samples, length)
-    return full + int(rest > 0 and rest >= round(min_remainder_seconds * sample_rate))
 
 
 def header_samples(path: str | os.PathLike, sample_rate: int) -> int:

@@ -1,0 +1,87 @@
+"""``musiclatent tune SEARCH --out DIR``: run, resume or join a hyper-parameter search.
+
+Imports nothing heavy at module level: the command line builds its parser from ``HELP`` and
+:func:`configure` without loading Keras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+__all__ = ["HELP", "configure", "run"]
+
+HELP = (
+    "search hyper-parameters with keras-tuner (random, Bayesian, Hyperband); resumes an "
+    "interrupted search; chief/worker via KERASTUNER_* variables"
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``tune`` arguments to ``parser``.
+
+    Example:
+        >>> p = argparse.ArgumentParser(); configure(p)
+        >>> p.parse_args(["s.yaml", "--out", "runs/tune/s", "--max-trials", "4"]).max_trials
+        4
+    """
+    parser.add_argument(
+        "search",
+        metavar="SEARCH",
+        help="a search file (YAML/JSON), or the name of one in tuning/searches",
+    )
+    parser.add_argument(
+        "--out", required=True, type=Path, help="search folder; the same folder resumes"
+    )
+    parser.add_argument("--max-trials", type=int, default=None, help="overrides search.max_trials")
+    parser.add_argument("--seed", type=int, default=None, help="overrides search.seed")
+    parser.add_argument(
+        "--export",
+        type=Path,
+        default=None,
+        help="also write the result tables and best.json here (not keras-tuner's state)",
+    )
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    words = ["musiclatent", "tune", str(args.search), "--out", str(args.out)]
+    for flag, value in (("--max-trials", args.max_trials), ("--seed", args.seed)):
+        if value is not None:
+            words += [flag, str(value)]
+    if args.export is not None:
+        words += ["--export", str(args.export)]
+    return shlex.join(words)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the search ``args`` describe; prints a JSON summary; returns the exit status."""
+    from keras_musiclatent.errors import ConfigError
+    from keras_musiclatent.train.tuning.config import load_search, resolve_search
+
+    if args.max_trials is not None and args.max_trials < 1:
+        raise ConfigError(f"--max-trials must be >= 1, got {args.max_trials}")
+    search = load_search(resolve_search(args.search), max_trials=args.max_trials, seed=args.seed)
+
+    from keras_musiclatent.train.tuning.search import run_search
+
+    result = run_search(
+        search,
+        out=args.out,
+        verbose=1 if sys.stdout.isatty() else 2,
+        export=args.export,
+        command=_command_line(args),
+    )
+    summary = {
+        "out": str(result.out),
+        "role": result.role,
+        "trials": result.trials,
+        "completed": result.completed,
+        "best_trial": result.best_trial,
+        "best_" + search.objective.name: result.best_value,
+        "seconds": round(result.seconds, 1),
+    }
+    print(json.dumps(summary, indent=2))
+    return 0

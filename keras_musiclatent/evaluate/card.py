@@ -1,0 +1,109 @@
+"""Model cards: the figures of ``musiclatent evaluate`` as a Markdown page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["render_card"]
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def render_card(result: dict[str, Any], *, command: str, metadata: dict[str, Any]) -> str:
+    """Markdown card of an :func:`~keras_musiclatent.evaluate.card_figures.evaluate_space` result.
+
+    Args:
+        result: the evaluation result.
+        command: the command that produced it (printed so anyone can rerun it).
+        metadata: the model's ``metadata.json``.
+    """
+    rec, comp, genre = result["reconstruction"], result["compression"], result["genre"]
+    lines = [
+        f"# {result['model']}",
+        "",
+        metadata.get("description", ""),
+        "",
+        f"- class: `{result['class']}`, {result['parameters']:,} parameters, "
+        f"{result['latent_dim']}-d latent per {metadata.get('segment_seconds', 3.0):g}-s segment",
+        f"- training data: {metadata.get('data', 'unknown')}",
+        f"- created: {metadata.get('created', 'unknown')}; versions: "
+        + ", ".join(f"{k} {v}" for k, v in metadata.get("versions", {}).items()),
+        "",
+        "Every figure below comes from one run of:",
+        "",
+        "```bash",
+        command,
+        "```",
+        "",
+        f"on {result['test_clips']} clips / {result['test_segments']} segments of the "
+        f"`{result.get('split', 'valid')}` split. Baselines are fitted in the same run: the "
+        f"genre baselines on {result['train_segments']} labelled training segments, PCA on "
+        "those plus the unlabelled extra split the model also trained on "
+        f"({result['seconds']:.0f} s in all).",
+        "",
+        "## Reconstruction (spectral RMSE, dB, lower is better)",
+        "",
+        "| what | dB |",
+        "|---|---|",
+        f"| latent RMSE (decoder output) | **{rec['latent_rmse_db']:.2f}** |",
+        f"| PCA, same dimensions ({result['latent_dim']}) | {rec['pca_same_dims_rmse_db']:.2f} |",
+        f"| PCA, same bitrate ({comp['bits_per_dim']}-bit coefficients) "
+        f"| {rec['pca_same_bitrate_rmse_db']:.2f} |",
+        f"| audio RMSE (after inversion, {rec['audio_segments']} segments) "
+        f"| {rec['audio_rmse_db']:.2f} |",
+        f"| inversion alone (original log-mel -> audio) | {rec['inversion_only_rmse_db']:.2f} |",
+        "",
+        f"Latent RMSE vs PCA at equal dimensions: {_pct(rec['reduction_vs_pca'])} lower "
+        "(negative: higher). Active units: "
+        f"{result['active_units']} / {result['latent_dim']}.",
+        "",
+        "## Compression",
+        "",
+        f"{comp['bits_per_dim']} bits per dimension: **{comp['bitrate_bps']:.0f} bit/s** "
+        f"(ratio {comp['ratio_to_pcm16']:.0f}:1 to 16-bit PCM at 22050 Hz), plus the "
+        "`.mlz` header per file.",
+        "",
+        "## Genre (clip level, latent probe = logistic regression on latent means)",
+        "",
+        "| classifier | accuracy |",
+        "|---|---|",
+        f"| latent probe ({genre['head']}) | **{_pct(genre['latent_probe']['accuracy'])}** |",
+        f"| MFCC mean+std (20 coefficients) + logistic regression "
+        f"| {_pct(genre['mfcc_logistic']['accuracy'])} |",
+        f"| chance | {_pct(genre['chance'])} |",
+        "",
+        "| genre | latent probe | MFCC baseline |",
+        "|---|---|---|",
+    ]
+    for g in genre["genres"]:
+        lp = genre["latent_probe"]["per_genre"].get(g)
+        mf = genre["mfcc_logistic"]["per_genre"].get(g)
+        if lp is None:
+            continue
+        lines.append(f"| {g} | {_pct(lp)} | {_pct(mf)} |")
+    interp = result.get("interpolation")
+    if interp:
+        lines += [
+            "",
+            f"## Interpolation ({interp['pairs']} pairs of clips of different genres, "
+            f"{interp['steps']} steps)",
+            "",
+            "Smoothness: max step / mean step (1.0 = even). Realism: RMS dB distance of the "
+            "inner steps to the nearest real training segment, and the genre head's confidence "
+            "on them (re-encoded).",
+            "",
+            "| path | smoothness | nearest training segment (dB) | genre confidence |",
+            "|---|---|---|---|",
+        ]
+        for name in ("slerp", "lerp", "crossfade"):
+            e = interp[name]
+            conf = e.get("genre_confidence")
+            lines.append(
+                f"| {name if name != 'crossfade' else 'data-space crossfade (baseline)'} "
+                f"| {e['smoothness']:.3f} | {e['nearest_train_db']:.2f} "
+                f"| {'' if conf is None else _pct(conf)} |"
+            )
+    lines += [""]
+    return "\n".join(lines)

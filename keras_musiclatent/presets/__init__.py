@@ -1,0 +1,16 @@
+"""Presets: the model zoo by name, and the files of a packaged model.
+
+- :mod:`.registry`: ``list_models``, ``model_info``, ``resolve`` over ``zoo/index.json``
+  (sha256 of every file, checked before anything is parsed)
+- :mod:`.files`: read and write a model folder (``config.json``, ``model.weights.h5``,
+  ``metadata.json``, latent statistics, genre head), loaded in Keras safe mode
+
+Example:
+    >>> from keras_musiclatent.presets import list_models
+    >>> "gtzan-vae" in list_models()
+    True
+"""
+
+from keras_musiclatent.presets.registry import list_models, model_info, resolve
+
+__all__ = ["list_models", "model_info", "resolve"]

@@ -1,0 +1,101 @@
+"""Turn a training run into a packaged model folder (what the zoo ships).
+
+The folder gets the model, the statistics of its training latents (for ``probe`` and
+``sample``) and a latent-probe genre head fitted on the labelled training clips.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["package_model"]
+
+
+def package_model(
+    model_path: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    train_table: Any,
+    unlabelled_table: Any | None = None,
+    name: str,
+    description: str = "",
+    data_description: str = "",
+    cache_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    seed: int = 0,
+) -> Path:
+    """Package a trained model with its latent statistics and genre head.
+
+    Args:
+        model_path: a training run folder or ``.keras`` file.
+        out: the folder to write.
+        train_table: labelled training clips (fit the genre head and the statistics).
+        unlabelled_table: more training clips for the statistics only (e.g. GTZAN's
+            "excluded" clips).
+        name: the model's name (written into compressed streams).
+        description: one line for the zoo index and metadata.
+        data_description: where the training data came from.
+        cache_dir: decoded-audio cache of the data module.
+        overwrite: replace an existing folder.
+        seed: the genre head's random state.
+
+    Returns:
+        The folder.
+    """
+    import keras
+
+    from keras_musiclatent import __version__
+    from keras_musiclatent.data import segments_array
+    from keras_musiclatent.latent_space import LatentSpace
+    from keras_musiclatent.presets.files import load_model_files
+
+    loaded = load_model_files(model_path)
+    space = LatentSpace(loaded.model, name=name, weights_sha256=loaded.weights_sha256)
+    model = loaded.model
+    kwargs = {
+        "sample_rate": int(model.sample_rate),
+        "segment_seconds": float(model.segment_seconds),
+        "cache_dir": cache_dir,
+    }
+    waves, _, label_ids, _ = segments_array(train_table, **kwargs)
+    z_train, _, _ = model.encode(waves, sample=False)
+    del waves
+    labels = [train_table.labels[i] for i in label_ids]
+    z_stats = z_train
+    if unlabelled_table is not None and len(unlabelled_table):
+        extra, _, _, _ = segments_array(unlabelled_table, **kwargs)
+        z_extra, _, _ = model.encode(extra, sample=False)
+        z_stats = np.concatenate([z_train, z_extra])
+    from keras_musiclatent.genre_head import LatentStats
+
+    space.latent_stats = LatentStats.fit(z_stats)
+    space.fit_genre_head(z_train, labels, seed=seed)
+    metadata = {
+        "name": name,
+        "description": description,
+        "class": type(model).__name__,
+        "parameters": int(model.count_params()),
+        "latent_dim": int(model.latent_dim),
+        "sample_rate": int(model.sample_rate),
+        "segment_seconds": float(model.segment_seconds),
+        "data": data_description,
+        "train_segments_genre_head": len(z_train),
+        "stats_segments": len(z_stats),
+        "genres": space.genres,
+        "created": datetime.date.today().isoformat(),
+        "versions": {
+            "keras_musiclatent": __version__,
+            "keras": keras.__version__,
+            "backend": keras.backend.backend(),
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+        "source_weights_sha256": loaded.weights_sha256,
+    }
+    return space.save(out, metadata=metadata, overwrite=overwrite)

@@ -1,0 +1,247 @@
+"""Run a search: the search file → a tuner → trials → result files. Resumable, distributable.
+
+An output folder holds::
+
+    OUT/search.json         the resolved search (a resumed search must match it, max_trials
+                            aside)
+    OUT/keras_tuner/        keras-tuner's state: oracle.json, trial_*/ (trial.json, the best
+                            epoch's weights), executions.jsonl
+    OUT/trials.csv          one row per trial: objective, seconds, epochs, hyper-parameters
+    OUT/trials.md           the same ranked best first, as a Markdown table
+    OUT/best.json           the best trial's model/optimizer (+ data.segment_seconds) sections
+    OUT/summary.json        best trial and value, counts, time per trial, versions
+
+A search killed at any point (even ``kill -9``) goes on when run again with the same ``OUT``:
+completed trials are kept and the interrupted one runs again.
+
+Distributed search uses keras-tuner's chief/worker mode, chosen by the environment
+(``KERASTUNER_TUNER_ID`` = ``chief`` or a worker name, ``KERASTUNER_ORACLE_IP``,
+``KERASTUNER_ORACLE_PORT``): the chief runs the oracle and writes the result files once every
+worker is done; the workers train.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from keras_musiclatent._files import write_json
+from keras_musiclatent.errors import ConfigError
+from keras_musiclatent.train.tuning.config import SearchConfig, load_search
+from keras_musiclatent.train.tuning.results import write_results
+
+__all__ = ["SearchResult", "distributed_role", "read_executions", "run_search", "trial_records"]
+
+PROJECT = "keras_tuner"
+
+
+@dataclass
+class SearchResult:
+    """What :func:`run_search` did.
+
+    Attributes:
+        out: the output folder.
+        role: ``"standalone"``, ``"chief"`` or ``"worker"``.
+        trials: trials the oracle holds (standalone/chief); trials this process ran (worker).
+        completed: completed trials (standalone/chief); as ``trials`` for a worker.
+        best_trial: the best trial's id (``None`` on a worker or before any completed trial).
+        best_value: its objective value.
+        best_config: its ``best.json`` content.
+        seconds: wall time of this call.
+    """
+
+    out: Path
+    role: str
+    trials: int
+    completed: int
+    best_trial: str | None
+    best_value: float | None
+    best_config: dict[str, Any] | None
+    seconds: float
+
+
+def distributed_role() -> str:
+    """``"standalone"``, ``"chief"`` or ``"worker"``, from keras-tuner's environment variables.
+
+    Raises:
+        ConfigError: ``KERASTUNER_ORACLE_IP`` set without the port or the tuner id.
+
+    Example:
+        >>> os.environ.get("KERASTUNER_ORACLE_IP") is None and distributed_role()
+        'standalone'
+    """
+    if "KERASTUNER_ORACLE_IP" not in os.environ:
+        return "standalone"
+    missing = [v for v in ("KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID") if v not in os.environ]
+    if missing:
+        raise ConfigError(f"KERASTUNER_ORACLE_IP is set but {' and '.join(missing)} is not")
+    return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
+
+
+def _comparable(search: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(search)
+    out.pop("max_trials", None)  # raising it is how a finished search is extended
+    return out
+
+
+def _claim(out: Path, search: SearchConfig) -> None:
+    saved = out / "search.json"
+    current = search.to_json()
+    if saved.is_file():
+        previous = json.loads(saved.read_text())
+        if _comparable(previous) != _comparable(current):
+            changed = sorted(
+                k for k in set(previous) | set(current) if previous.get(k) != current.get(k)
+            )
+            raise ConfigError(
+                f"{out} holds a search with another definition ({', '.join(changed)} differ); "
+                "choose another --out to start a new one"
+            )
+    write_json(saved, current)
+
+
+def trial_records(oracle: Any) -> list[dict[str, Any]]:
+    """One plain record per trial of a keras-tuner oracle (see :mod:`.results`)."""
+    records = []
+    for trial in oracle.trials.values():
+        metrics = {}
+        for name in trial.metrics.metrics:
+            value = trial.metrics.get_last_value(name)
+            if value is not None:
+                metrics[name] = float(value)
+        records.append(
+            {
+                "trial": str(trial.trial_id),
+                "status": str(trial.status),
+                "score": None if trial.score is None else float(trial.score),
+                "hyperparameters": dict(trial.hyperparameters.values),
+                "metrics": metrics,
+            }
+        )
+    return records
+
+
+def run_search(
+    search: SearchConfig | str | os.PathLike | Mapping[str, Any],
+    *,
+    out: str | os.PathLike,
+    max_trials: int | None = None,
+    seed: int | None = None,
+    verbose: int | str = "auto",
+    export: str | os.PathLike | None = None,
+    command: str | None = None,
+) -> SearchResult:
+    """Run (or resume, or take part in) a hyper-parameter search.
+
+    Args:
+        search: a :class:`SearchConfig`, a search file or a mapping.
+        out: the output folder (see the module docstring); the same folder resumes.
+        max_trials: overrides ``search.max_trials`` (raise it to extend a finished search).
+        seed: overrides ``search.seed``.
+        verbose: Keras and keras-tuner progress setting.
+        export: also copy the result files (not keras-tuner's state) to this folder.
+        command: the command line, recorded in ``summary.json``.
+
+    Returns:
+        A :class:`SearchResult`.
+
+    Raises:
+        ConfigError: a bad search; ``out`` holding a search with another definition.
+
+    Example:
+        >>> run_search("tuning/searches/gtzan-vae.yaml", out="runs/tune/gtzan-vae",
+        ...            max_trials=12)  # doctest: +SKIP
+    """
+    import keras
+    import keras_tuner as kt
+
+    from keras_musiclatent.train.tuning.hypermodels import LatentHyperModel
+    from keras_musiclatent.train.tuning.tuners import make_tuner
+
+    if not isinstance(search, SearchConfig):
+        search = load_search(search, max_trials=max_trials, seed=seed)
+    elif max_trials is not None or seed is not None:
+        raise ConfigError("pass max_trials and seed to load_search with a SearchConfig")
+    role = distributed_role()
+    out = Path(out)
+    hypermodel = LatentHyperModel(search.base, search.space, objective=search.objective)
+    # Building the tuner builds a model per branch of the space (a bad value fails here) and
+    # only reads an existing state; the folder is claimed once all that went well.
+    tuner = make_tuner(search, hypermodel, directory=out, project_name=PROJECT)
+    _claim(out, search)
+    if role != "worker":
+        done = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
+        print(
+            f"search {search.name}: {search.tuner}, {done}/{search.max_trials} trials done, "
+            f"{search.objective.direction}imise {search.objective.name}; state in "
+            f"{out / PROJECT}",
+            flush=True,
+        )
+    start = time.time()
+    tuner.search(epochs=search.epochs, verbose=verbose)
+    seconds = time.time() - start
+
+    if role == "worker":
+        mine = [r for r in read_executions(out) if r["pid"] == os.getpid()]
+        print(f"worker {tuner.tuner_id}: ran {len(mine)} trial(s)", flush=True)
+        return SearchResult(out, role, len(mine), len(mine), None, None, None, seconds)
+
+    records = trial_records(tuner.oracle)
+    best_trials = [t for t in tuner.oracle.get_best_trials(1) if t.status == "COMPLETED"]
+    best = best_trials[0] if best_trials else None
+    best_config = None if best is None else hypermodel.best_config(best.hyperparameters.copy())
+    summary = {
+        "search": search.name,
+        "tuner": search.tuner,
+        "max_trials": search.max_trials,
+        "epochs": search.epochs,
+        "seed": search.seed,
+        "command": command,
+        "data": {k: search.base["data"][k] for k in ("dataset", "root", "max_clips")},
+        "backend": keras.backend.backend(),
+        "keras": keras.__version__,
+        "keras_tuner": kt.__version__,
+        "python": platform.python_version(),
+    }
+    destinations = [out] + ([Path(export)] if export is not None else [])
+    for folder in destinations:
+        write_results(
+            folder,
+            records,
+            objective=search.objective.name,
+            direction=search.objective.direction,
+            best_config=best_config,
+            summary=summary,
+        )
+    completed = sum(r["status"] == "COMPLETED" for r in records)
+    return SearchResult(
+        out,
+        role,
+        len(records),
+        completed,
+        None if best is None else str(best.trial_id),
+        None if best is None else float(best.score),
+        best_config,
+        seconds,
+    )
+
+
+def read_executions(out: str | os.PathLike) -> list[dict[str, Any]]:
+    """The execution log of a search folder: one record per trial run, in finishing order.
+
+    Example:
+        >>> {r["trial_id"] for r in read_executions("runs/tune/gtzan-vae")}  # doctest: +SKIP
+        {'00', '01', '02'}
+    """
+    from keras_musiclatent.train.tuning.tuners import EXECUTIONS_FILE
+
+    path = Path(out) / PROJECT / EXECUTIONS_FILE
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
