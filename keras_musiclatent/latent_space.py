@@ -18,6 +18,7 @@ from keras_musiclatent import audio as audio_io
 from keras_musiclatent.errors import (
     CompressedStreamError,
     ConfigError,
+    EmptyAudioError,
     IncompatibleModelError,
     LatentShapeError,
     MissingComponentError,

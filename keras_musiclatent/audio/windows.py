@@ -121,7 +121,7 @@ def stream_windows(
     Memory stays bounded by one batch of windows plus one block, whatever the stream's length.
 
     Args:
-        blocks: float32 ``(samples,)`` blocks in order (e.g. :func:`keras_musiclatent.audio.stream`).
+        blocks: float32 ``(samples,)`` blocks in order (e.g. from ``audio.stream``).
         sample_rate: their rate.
         seconds: window length.
         batch: windows per yielded batch.
