@@ -284,7 +284,8 @@ class LatentSpace:
 
     @property
     def is_variational(self) -> bool:
-        return hasattr(self.model, "z_log_var_dense")
+        """True when the model has a gaussian bottleneck (a prior to sample from)."""
+        return self.model.is_variational
 
     @property
     def bits_per_dim(self) -> int:

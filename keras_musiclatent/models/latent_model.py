@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import inspect
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import keras
@@ -11,14 +12,22 @@ from keras import ops
 
 from keras_musiclatent.errors import ConfigError
 from keras_musiclatent.layers.band_normalization import BandNormalization
+from keras_musiclatent.layers.deterministic_bottleneck import DeterministicBottleneck
 from keras_musiclatent.layers.frame_mask import FrameMask
+from keras_musiclatent.layers.gaussian_sampling import GaussianSampling
 from keras_musiclatent.layers.log_mel_spectrogram import LogMelSpectrogram
 from keras_musiclatent.models.attention_encoder import AttentionEncoder
 from keras_musiclatent.models.crnn_encoder import CRNNEncoder
-from keras_musiclatent.models.losses import masked_reconstruction_loss, spectral_rmse_db
+from keras_musiclatent.models.losses import (
+    free_bits_kl,
+    gaussian_kl,
+    kl_weight,
+    masked_reconstruction_loss,
+    spectral_rmse_db,
+)
 from keras_musiclatent.models.mel_decoder import MelDecoder
 
-__all__ = ["LatentAudioModel"]
+__all__ = ["BOTTLENECKS", "LatentAudioModel", "build_parts", "fixed_bottleneck"]
 
 ENCODERS = ("crnn", "attention")
 
@@ -117,26 +126,316 @@ def build_parts(
     }
 
 
+BOTTLENECKS = ("gaussian", "deterministic")
+#: Options that belong to one bottleneck only.
+_GAUSSIAN_ONLY = ("beta", "kl_warmup_steps", "free_bits")
+_DETERMINISTIC_ONLY = ("bits", "bounded")
+
+
+@keras.saving.register_keras_serializable(package="keras_musiclatent")
 class LatentAudioModel(keras.Model):
-    """Base of :class:`MusicVAE` and :class:`MusicAutoencoder`; not used directly.
+    """Waveform → log-mel → encoder → latent → decoder → log-mel: the one latent model family.
+
+    ``LogMelSpectrogram`` → ``BandNormalization`` → encoder (``CRNNEncoder`` or
+    ``AttentionEncoder``) → bottleneck → ``MelDecoder`` → de-normalisation, so the
+    reconstruction is a log-mel in dB on the input's frame grid.
+
+    The bottleneck is ``"gaussian"`` (a β-VAE: ``z_mean``/``z_log_var`` → ``GaussianSampling``)
+    or ``"deterministic"`` (an autoencoder for compression: a ``tanh``-bounded code,
+    quantised to ``bits`` per dimension with training noise, so
+    ``bitrate_bps = latent_dim * bits / segment_seconds`` is what :meth:`compress` needs).
+    :class:`MusicVAE` and :class:`MusicAutoencoder` are this class with the bottleneck fixed.
+
+    Loss (``compute_loss``, the same on TensorFlow, JAX and PyTorch)::
+
+        reconstruction = mean over real frames and bands of ((E - R) / band_std)**2
+                         (both floored at max(R) - loss_top_db per example)
+        kl_term        = sum_d max(free_bits, mean_batch KL_d)                 (gaussian)
+        loss           = reconstruction + beta * min(1, step / kl_warmup_steps) * kl_term
+
+    ``fit`` logs ``loss``, ``reconstruction_loss``, ``spectral_rmse_db`` (real frames only)
+    and, for the gaussian bottleneck, ``kl`` (plain KL in nats per example).
 
     Inputs: a waveform batch ``(batch, samples)`` float32, or a dict
     ``{"audio": (batch, samples) float32, "length": (batch,) int32}`` where ``length`` is the
-    number of real samples of each zero-padded segment (missing = all real).
+    number of real samples of each zero-padded segment (missing = all real), so padding never
+    counts in the loss. ``fit(x)`` takes either; no targets.
 
     Outputs of ``call``/``predict``: a dict with ``"reconstruction"`` (decoded log-mel, dB,
     ``(batch, frames, n_mels)``), ``"log_mel"`` (the input's log-mel, dB, same shape),
-    ``"mask"`` (``(batch, frames)``, 1 = real frame) and ``"z"`` (``(batch, latent_dim)``,
-    plus ``"z_mean"``/``"z_log_var"`` for the VAE).
+    ``"mask"`` (``(batch, frames)``, 1 = real frame) and ``"z"`` (``(batch, latent_dim)``),
+    plus ``"z_mean"``/``"z_log_var"`` for the gaussian bottleneck. Use :meth:`encode`,
+    :meth:`decode` or :meth:`reconstruct` for numpy in, numpy out.
+
+    Example:
+        >>> model = LatentAudioModel(bottleneck="deterministic", segment_seconds=1.0,
+        ...     n_fft=512, hop_length=256, n_mels=32, conv_filters=(8, 8),
+        ...     pool_sizes=((2, 2), (2, 4)), rnn_units=8, hidden_dim=16, latent_dim=4, bits=4)
+        >>> codes = model.compress(np.zeros((2, 22050), "float32"))  # (2, 4) ints in [0, 16)
+        >>> model.decompress(codes).shape
+        (2, 87, 32)
     """
 
-    # Subclasses set these in __init__ (see build_parts).
-    samples: int
-    frames: int
+    def __init__(
+        self,
+        *,
+        # "gaussian" (VAE: smooth space to interpolate and sample) or "deterministic"
+        # (autoencoder with a quantised code: compression at an honest bitrate).
+        bottleneck: str = "gaussian",
+        # The CRNN trains fastest on CPU and is the reference; "attention" is the alternative.
+        encoder: str = "crnn",
+        # 64 dims hold a 3-s segment's timbre and rhythm summary while staying easy to probe
+        # and interpolate; with free bits, unused dims show up in active_units.
+        latent_dim: int = 64,
+        # Audio defaults of the project: librosa's 22050 Hz, 2048/512, 128 mels.
+        sample_rate: int = 22050,
+        segment_seconds: float = 3.0,
+        n_fft: int = 2048,
+        hop_length: int = 512,
+        n_mels: int = 128,
+        # Choi et al. 2017 use 4-5 blocks; narrow early blocks keep the full-resolution conv
+        # cheap on CPU, and 128 channels at the coarse grid carry the summary.
+        conv_filters: Sequence[int] = (16, 32, 64, 128),
+        # (time, mel) pooling. Mel is pooled by 4 first: the first blocks dominate CPU time
+        # (3x faster than 2x2 first), and the latent keeps a summary, not pitch detail.
+        # Time 130 → 17 steps (~176 ms each) keeps rhythm for the GRU; mel 128 → 2.
+        pool_sizes: Sequence[Sequence[int]] = ((2, 4), (2, 2), (2, 2), (1, 4)),
+        # Per direction; 17 steps of 256-d conv features need little recurrent width.
+        rnn_units: int = 128,
+        # Width of the encoder's output features and the decoder's first dense layer.
+        hidden_dim: int = 256,
+        # Transformer width/depth/heads for encoder="attention" (and a transformer decoder).
+        attention_dim: int = 128,
+        num_layers: int = 2,
+        num_heads: int = 4,
+        # None: GRU decoder for the CRNN encoder, transformer decoder for the attention one.
+        decoder_sequence: str | None = None,
+        # Light dropout: 3-s segments of a 1000-clip data set overfit a 1-2 M model slowly.
+        dropout: float = 0.1,
+        # Linear maps log-mel → z and z → log-mel beside the conv encoder and decoder, so the
+        # model contains the best linear (PCA) code and can start from it (see
+        # models.initialize_from_pca).
+        linear_path: bool = False,
+        # False freezes the linear paths (after initialize_from_pca: the conv paths then
+        # learn a correction on top of PCA).
+        linear_path_trainable: bool = True,
+        # Gaussian only. Mean-per-element normalised MSE sets the scale: beta=1e-4 equals
+        # beta≈1.7 on a summed squared error over the 130x128 grid (a standard β-VAE), which
+        # keeps reconstructions sharp while the KL keeps the space smooth for interpolation.
+        beta: float = 1e-4,
+        # Gaussian only. Bowman et al. 2016: start with no KL so the decoder learns to use z
+        # (≈10 epochs of GTZAN training segments at batch 32).
+        kl_warmup_steps: int = 3000,
+        # Gaussian only. Kingma et al. 2016: dims under 0.25 nats feel no KL pressure.
+        free_bits: float = 0.25,
+        # Deterministic only. 8 bits per dim: the rounding error (step 2/255) is far below
+        # the decoder's error, and 64 x 8 bits per 3 s = 171 bit/s.
+        bits: int | None = 8,
+        # Deterministic only. tanh keeps the code in [-1, 1] so a fixed grid covers it.
+        bounded: bool = True,
+        # MSE in normalised dB; "l1" is more robust to loud transients.
+        reconstruction_loss: str = "mse",
+        # Matches the spectral RMSE floor: detail 80 dB under the peak is inaudible and
+        # should not cost capacity.
+        loss_top_db: float | None = 80.0,
+        # "cnn" trains from scratch; "mobilenet_v2" starts from an ImageNet stem.
+        stem: str = "cnn",
+        stem_weights: str | None = None,
+        # Seeds the posterior sampling or quantisation noise (weights follow
+        # keras.utils.set_random_seed).
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if bottleneck not in BOTTLENECKS:
+            raise ConfigError(f"bottleneck must be one of {BOTTLENECKS}, got {bottleneck!r}")
+        if beta < 0 or free_bits < 0 or kl_warmup_steps < 0:
+            raise ConfigError("beta, free_bits and kl_warmup_steps must be non-negative")
+        if reconstruction_loss not in ("mse", "l1"):
+            raise ConfigError(
+                f"reconstruction_loss must be 'mse' or 'l1', got {reconstruction_loss!r}"
+            )
+        gaussian = bottleneck == "gaussian"
 
-    def _init_trackers(self) -> None:
+        # === Layers ===
+        parts = build_parts(
+            encoder=encoder,
+            latent_dim=latent_dim,
+            sample_rate=sample_rate,
+            segment_seconds=segment_seconds,
+            n_fft=n_fft,
+            hop_length=hop_length,
+            n_mels=n_mels,
+            conv_filters=conv_filters,
+            pool_sizes=pool_sizes,
+            rnn_units=rnn_units,
+            hidden_dim=hidden_dim,
+            attention_dim=attention_dim,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            decoder_sequence=decoder_sequence,
+            dropout=dropout,
+            stem=stem,
+            stem_weights=stem_weights,
+            linear_path=linear_path,
+            linear_path_trainable=linear_path_trainable,
+        )
+        log_mel_layer = parts["log_mel"]
+        frame_mask_layer = parts["frame_mask"]
+        band_norm = parts["band_norm"]
+        encoder_model = parts["encoder"]
+        # Layer names are those of the saved zoo models: weights load by them.
+        head = keras.layers.Dense(latent_dim, name="z_mean" if gaussian else "code")
+        z_linear = (
+            keras.layers.Dense(latent_dim, trainable=linear_path_trainable, name="z_linear")
+            if linear_path
+            else None
+        )
+        if gaussian:
+            z_log_var_dense = keras.layers.Dense(latent_dim, name="z_log_var")
+            sampler = GaussianSampling(seed=seed, name="sampling")
+        else:
+            quantiser = DeterministicBottleneck(
+                bits=bits, bounded=bounded, seed=seed, name="bottleneck"
+            )
+        decoder = parts["decoder"]
+
+        # === Functional Model ===
+        samples, frames = parts["samples"], parts["frames"]
+        audio = keras.Input(shape=(samples,), name="audio")
+        length = keras.Input(shape=(), dtype="int32", name="length")
+        log_mel = log_mel_layer(audio)
+        mask = frame_mask_layer(length)
+        normalised = band_norm(log_mel)
+        features = encoder_model(normalised)
+        code = head(features)
+        if z_linear is not None:
+            flat = keras.layers.Flatten(name="flat_log_mel")(normalised)
+            code = keras.layers.Add(name="z_mean_sum" if gaussian else "code_sum")(
+                [code, z_linear(flat)]
+            )
+        outputs = {"log_mel": log_mel, "mask": mask}
+        if gaussian:
+            z_log_var = z_log_var_dense(features)
+            z = sampler([code, z_log_var])
+            outputs.update({"z_mean": code, "z_log_var": z_log_var})
+        else:
+            z = quantiser(code)
+        outputs.update({"z": z, "reconstruction": band_norm(decoder(z), inverse=True)})
+        kwargs.setdefault("name", "music_vae" if gaussian else "music_autoencoder")
+        super().__init__(inputs={"audio": audio, "length": length}, outputs=outputs, **kwargs)
+
+        # === Config ===
+        # Sub-layers are attached after Model.__init__ (PyTorch modules require it).
+        self.log_mel_layer = log_mel_layer
+        self.frame_mask_layer = frame_mask_layer
+        self.band_norm = band_norm
+        self.encoder = encoder_model
+        self.z_linear = z_linear
+        self.decoder = decoder
+        if gaussian:
+            self.z_mean_dense = head
+            self.z_log_var_dense = z_log_var_dense
+            self.sampler = sampler
+        else:
+            self.code_dense = head
+            self.bottleneck = quantiser
+        self.bottleneck_type = bottleneck
+        self.encoder_type = encoder
+        self.latent_dim = int(latent_dim)
+        self.sample_rate = int(sample_rate)
+        self.segment_seconds = float(segment_seconds)
+        self.n_fft = int(n_fft)
+        self.hop_length = int(hop_length)
+        self.n_mels = int(n_mels)
+        self.conv_filters = tuple(int(f) for f in conv_filters)
+        self.pool_sizes = tuple((int(p[0]), int(p[1])) for p in pool_sizes)
+        self.rnn_units = int(rnn_units)
+        self.hidden_dim = int(hidden_dim)
+        self.attention_dim = int(attention_dim)
+        self.num_layers = int(num_layers)
+        self.num_heads = int(num_heads)
+        self.decoder_sequence = decoder_sequence
+        self.dropout = float(dropout)
+        self.linear_path = bool(linear_path)
+        self.linear_path_trainable = bool(linear_path_trainable)
+        self.beta = float(beta)
+        self.kl_warmup_steps = int(kl_warmup_steps)
+        self.free_bits = float(free_bits)
+        self.bits = None if bits is None else int(bits)
+        self.bounded = bool(bounded)
+        self.reconstruction_loss = reconstruction_loss
+        self.loss_top_db = None if loss_top_db is None else float(loss_top_db)
+        self.stem = stem
+        self.stem_weights = stem_weights
+        self.seed = seed
+        self.samples = samples
+        self.frames = frames
+
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.spectral_rmse_tracker = keras.metrics.Mean(name="spectral_rmse_db")
+        if gaussian:
+            # Training state: a variable, so the warm-up advances under jit and is saved.
+            self.kl_step = self.add_weight(
+                name="kl_step", shape=(), initializer="zeros", trainable=False, dtype="float32"
+            )
+            self.kl_tracker = keras.metrics.Mean(name="kl")
+
+    @property
+    def is_variational(self) -> bool:
+        """True for the gaussian bottleneck (a VAE with a prior to sample from)."""
+        return self.bottleneck_type == "gaussian"
+
+    @classmethod
+    def option_names(cls) -> frozenset[str]:
+        """Keyword options this class accepts (what a config or a search space may set)."""
+        return frozenset(inspect.signature(cls.__init__).parameters) - {"self", "kwargs"}
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            {
+                "bottleneck": self.bottleneck_type,
+                "encoder": self.encoder_type,
+                "latent_dim": self.latent_dim,
+                "sample_rate": self.sample_rate,
+                "segment_seconds": self.segment_seconds,
+                "n_fft": self.n_fft,
+                "hop_length": self.hop_length,
+                "n_mels": self.n_mels,
+                "conv_filters": list(self.conv_filters),
+                "pool_sizes": [list(p) for p in self.pool_sizes],
+                "rnn_units": self.rnn_units,
+                "hidden_dim": self.hidden_dim,
+                "attention_dim": self.attention_dim,
+                "num_layers": self.num_layers,
+                "num_heads": self.num_heads,
+                "decoder_sequence": self.decoder_sequence,
+                "dropout": self.dropout,
+                "linear_path": self.linear_path,
+                "linear_path_trainable": self.linear_path_trainable,
+                "reconstruction_loss": self.reconstruction_loss,
+                "loss_top_db": self.loss_top_db,
+                "stem": self.stem,
+                "stem_weights": self.stem_weights,
+                "seed": self.seed,
+            }
+        )
+        if self.is_variational:
+            config.update(
+                {
+                    "beta": self.beta,
+                    "kl_warmup_steps": self.kl_warmup_steps,
+                    "free_bits": self.free_bits,
+                }
+            )
+        else:
+            config.update({"bits": self.bits, "bounded": self.bounded})
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LatentAudioModel:
+        # Weights come from the saved file: never download ImageNet weights on load.
+        return cls(**{**config, "stem_weights": None})
 
     # --- inputs ---------------------------------------------------------------------------
 
@@ -192,6 +491,31 @@ class LatentAudioModel(keras.Model):
             return 0.0
         return ops.sum(ops.stack(losses))
 
+    def current_kl_weight(self) -> float:
+        """The KL weight the next training step uses (``beta`` times the warm-up ramp)."""
+        if not self.is_variational:
+            return 0.0
+        weight = kl_weight(self.kl_step, beta=self.beta, warmup_steps=self.kl_warmup_steps)
+        return float(ops.convert_to_numpy(weight))
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Reconstruction (+ warmed-up β·KL for the gaussian bottleneck); updates the metrics."""
+        reconstruction, rmse = self._reconstruction_terms(y_pred)
+        total = reconstruction + self._regularization_losses()
+        if self.is_variational:
+            z_log_var = ops.clip(
+                y_pred["z_log_var"], -self.sampler.log_var_clip, self.sampler.log_var_clip
+            )
+            kl_per_dim = gaussian_kl(y_pred["z_mean"], z_log_var)
+            weight = kl_weight(self.kl_step, beta=self.beta, warmup_steps=self.kl_warmup_steps)
+            total = total + weight * free_bits_kl(kl_per_dim, self.free_bits)
+            if training:
+                self.kl_step.assign_add(1.0)
+            self.kl_tracker.update_state(ops.mean(ops.sum(kl_per_dim, axis=-1)))
+        self.reconstruction_loss_tracker.update_state(reconstruction)
+        self.spectral_rmse_tracker.update_state(rmse)
+        return total
+
     # --- user API ---------------------------------------------------------------------------
 
     @property
@@ -217,7 +541,20 @@ class LatentAudioModel(keras.Model):
             yield audio[start:stop], None if length is None else length[start:stop]
 
     def _encode_batch(self, audio, *, sample: bool):
-        raise NotImplementedError
+        return self._encode_log_mel(self.log_mel_layer(audio), sample=sample)
+
+    def _encode_log_mel(self, log_mel, *, sample: bool):
+        normalised = self.band_norm(log_mel)
+        features = self.encoder(normalised, training=False)
+        code = (self.z_mean_dense if self.is_variational else self.code_dense)(features)
+        if self.z_linear is not None:
+            code = code + self.z_linear(ops.reshape(normalised, (ops.shape(normalised)[0], -1)))
+        if not self.is_variational:
+            z = self.bottleneck(code, training=False)
+            return z, ops.zeros_like(z), z
+        z_log_var = self.z_log_var_dense(features)
+        z = self.sampler([code, z_log_var], training=sample)
+        return code, z_log_var, z
 
     def encode(
         self, waveforms, *, sample: bool = True, batch_size: int = 32
@@ -258,6 +595,29 @@ class LatentAudioModel(keras.Model):
             for i in range(0, len(log_mel), batch_size)
         ]
         return np.concatenate(parts)
+
+    @property
+    def bitrate_bps(self) -> float | None:
+        """Bits per second of the quantised code; ``None`` without ``bits`` or for a VAE."""
+        if self.is_variational or self.bits is None:
+            return None
+        return self.latent_dim * self.bits / self.segment_seconds
+
+    def _quantiser(self) -> DeterministicBottleneck:
+        if self.is_variational:
+            raise ConfigError("compress/decompress need the deterministic bottleneck")
+        return self.bottleneck
+
+    def compress(self, waveforms, *, batch_size: int = 32) -> np.ndarray:
+        """Integer codes ``(batch, latent_dim)`` in ``[0, 2**bits)`` (deterministic, ``bits``)."""
+        quantiser = self._quantiser()
+        z, _, _ = self.encode(waveforms, batch_size=batch_size)
+        return ops.convert_to_numpy(quantiser.quantize_codes(z, bounded=True))
+
+    def decompress(self, codes, *, batch_size: int = 32) -> np.ndarray:
+        """Log-mel dB ``(batch, frames, n_mels)`` of integer codes from :meth:`compress`."""
+        z = ops.convert_to_numpy(self._quantiser().dequantize_codes(codes))
+        return self.decode(z, batch_size=batch_size)
 
     def _decode_batch(self, z):
         normalised = self.decoder(z, training=False)
@@ -310,3 +670,46 @@ class LatentAudioModel(keras.Model):
         if isinstance(data, np.ndarray | dict):
             data = [data]
         self.band_norm.adapt(pairs(data))
+
+
+def fixed_bottleneck(bottleneck: str):
+    """Class decorator: a :class:`LatentAudioModel` subclass whose bottleneck is fixed.
+
+    Its constructor takes the family's options without ``bottleneck`` and without the other
+    bottleneck's options, and says so in its signature (what configs and searches check), and
+    its config omits ``bottleneck``, so configs saved before the family was unified still load.
+
+    Example:
+        >>> @fixed_bottleneck("gaussian")
+        ... class MyVAE(LatentAudioModel):
+        ...     pass
+    """
+    if bottleneck not in BOTTLENECKS:
+        raise ConfigError(f"bottleneck must be one of {BOTTLENECKS}, got {bottleneck!r}")
+    other = _DETERMINISTIC_ONLY if bottleneck == "gaussian" else _GAUSSIAN_ONLY
+    dropped = {"bottleneck", *other}
+    base_signature = inspect.signature(LatentAudioModel.__init__)
+
+    def decorate(cls):
+        def init(self, **kwargs: Any) -> None:
+            given = kwargs.pop("bottleneck", bottleneck)
+            unknown = sorted(set(kwargs) & set(other))
+            if given != bottleneck or unknown:
+                what = f"bottleneck={given!r}" if given != bottleneck else ", ".join(unknown)
+                raise ConfigError(f"{cls.__name__} has a {bottleneck} bottleneck: {what} given")
+            LatentAudioModel.__init__(self, bottleneck=bottleneck, **kwargs)
+
+        init.__signature__ = base_signature.replace(
+            parameters=[p for p in base_signature.parameters.values() if p.name not in dropped]
+        )
+
+        def get_config(self) -> dict[str, Any]:
+            config = LatentAudioModel.get_config(self)
+            config.pop("bottleneck")
+            return config
+
+        cls.__init__ = init
+        cls.get_config = get_config
+        return cls
+
+    return decorate

@@ -69,7 +69,7 @@ def initialize_from_pca(
     components = pca.components_.astype(np.float64)  # (d, D)
     scale = np.sqrt(np.maximum(pca.explained_variance_, 1e-8))  # (d,)
     # The autoencoder's tanh bound squashes large codes: keep the scores in its linear range.
-    if hasattr(model, "bottleneck") and getattr(model.bottleneck, "bounded", False):
+    if not model.is_variational and model.bounded:
         scale = 3.0 * scale
     mean = pca.mean_.astype(np.float64)
     kernel = components.T / scale  # (D, d): whitened scores
@@ -80,8 +80,8 @@ def initialize_from_pca(
     decoder_linear.bias.assign(mean.astype("float32"))
     # The conv paths start silent, so the first step begins exactly at the PCA solution.
     _zero(model.decoder.get_layer("to_log_mel"))
-    _zero(model.z_mean_dense if hasattr(model, "z_mean_dense") else model.code_dense)
-    if hasattr(model, "z_log_var_dense"):
+    _zero(model.z_mean_dense if model.is_variational else model.code_dense)
+    if model.is_variational:
         # Small posterior noise at the start (std ~0.14 of a unit-variance score).
         model.z_log_var_dense.kernel.assign(np.zeros(model.z_log_var_dense.kernel.shape, "float32"))
         model.z_log_var_dense.bias.assign(np.full((d,), -4.0, "float32"))
