@@ -1,9 +1,11 @@
-"""Evaluation: the figures of a model card, rendered cards, and the report a person looks at.
+"""Evaluation: the figures of a model card, rendered cards, and the views a person looks at.
 
 - :mod:`.metrics`: spectral RMSE, bitrate, interpolation smoothness (the evaluation protocol)
-- :mod:`.evaluator`: the one evaluator (``evaluate_space``) and its baselines
-- :mod:`.card`: Markdown model cards from its result
-- :mod:`.plots`: log-mel strips, scatter, confusion matrix and loss curves (matplotlib)
+- :mod:`.evaluator`: the one evaluator (``evaluate_space``), its baselines and the pieces the
+  report shares with it
+- :mod:`.card`: Markdown model cards from its result (rendering only)
+- :mod:`.plots`: every figure (log-mel strips, scatters, confusion matrix, loss curves)
+- :mod:`.clips`: the decoded windows of the clips a view shows
 - :mod:`.projector`: TensorBoard embedding-projector export
 - :mod:`.report`: the static HTML report
 """

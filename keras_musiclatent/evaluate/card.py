@@ -12,7 +12,7 @@ def _pct(x: float) -> str:
 
 
 def render_card(result: dict[str, Any], *, command: str, metadata: dict[str, Any]) -> str:
-    """Markdown card of an :func:`~keras_musiclatent.evaluate.card_figures.evaluate_space` result.
+    """Markdown card of an :func:`~keras_musiclatent.evaluate.evaluator.evaluate_space` result.
 
     Args:
         result: the evaluation result.

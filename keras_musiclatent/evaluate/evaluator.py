@@ -1,31 +1,79 @@
-"""Measure a trained model per EVALUATION.md, beside baselines computed in the same run.
+"""The one evaluator: every figure of a model card, beside baselines fitted in the same run.
 
-Reconstruction: latent spectral RMSE (decoder output vs the input's log-mel, real frames only)
-against PCA with as many components as the model has latent dimensions, fitted on the same
-training segments. Latent usage: active units.
+Figures follow the evaluation protocol (EVALUATION.md); the report (:mod:`.report`) shows
+some of them and calls the functions here for those, so page and card cannot disagree.
+
+- :func:`evaluate_space`: all card figures of a :class:`~keras_musiclatent.LatentSpace`
+  (reconstruction, compression, genre, interpolation, active units);
+- :func:`evaluate_reconstruction`: the latent spectral RMSE of a bare trained model beside PCA;
+- the pieces both use, public so the report measures the same way:
+  :func:`reconstruct_segments`, :func:`table_log_mels`, :func:`baseline_tables`,
+  :func:`pca_baselines`, :func:`clip_predictions`, :func:`clip_accuracy`, :func:`walk_log_mels`.
+
+Example:
+    >>> from keras_musiclatent import LatentSpace  # doctest: +SKIP
+    >>> from keras_musiclatent.data.sources import load_table
+    >>> table = load_table("data/gtzan")
+    >>> train, extra = baseline_tables(table)
+    >>> result = evaluate_space(LatentSpace.load("gtzan-vae"), table.split("valid"),
+    ...                         train_table=train, unlabelled_table=extra)
+    >>> result["reconstruction"]["reduction_vs_pca"]
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import keras
+import librosa
 import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from tqdm import tqdm
 
+import keras_musiclatent.models  # noqa: F401  - registers the classes load_model needs
+from keras_musiclatent.data import segments_array
 from keras_musiclatent.errors import IncompatibleModelError
 from keras_musiclatent.evaluate import metrics
+from keras_musiclatent.genre_head import GenreHead
+from keras_musiclatent.models.losses import active_units
 
-__all__ = ["evaluate_reconstruction", "fit_pca", "load_trained_model", "log_mels", "pca_baseline"]
+__all__ = [
+    "PcaBaselines",
+    "Reconstruction",
+    "baseline_tables",
+    "clip_accuracy",
+    "clip_predictions",
+    "evaluate_reconstruction",
+    "evaluate_space",
+    "fit_pca",
+    "load_trained_model",
+    "log_mels",
+    "pca_baseline",
+    "pca_baselines",
+    "reconstruct_segments",
+    "table_log_mels",
+    "walk_log_mels",
+]
+
+# Clips decoded at once by table_log_mels: bounds the waveforms held in memory (GTZAN: 32
+# clips x 10 windows x 66150 samples x 4 B = 85 MB) while keeping batches full.
+_CLIPS_PER_CHUNK = 32
 
 
-def load_trained_model(path: str | os.PathLike):
-    """Load a ``.keras`` model, or ``best.keras`` of a training run folder, in safe mode."""
-    import keras
+def load_trained_model(path: str | os.PathLike) -> Any:
+    """Load a ``.keras`` model, or ``best.keras`` of a training run folder, in safe mode.
 
-    import keras_musiclatent.models  # noqa: F401  - registers the classes
-
+    Raises:
+        IncompatibleModelError: no model file there, or one Keras cannot load.
+    """
     path = Path(path)
     if path.is_dir():
         for name in ("best.keras", "last.keras", "model.keras"):
@@ -42,6 +90,135 @@ def load_trained_model(path: str | os.PathLike):
         raise IncompatibleModelError(f"{path}: cannot load model ({exc})") from None
 
 
+# --- segments, log-mels and their reconstruction --------------------------------------------
+
+
+def log_mels(model: Any, waveforms: np.ndarray, *, batch_size: int = 32) -> np.ndarray:
+    """The model's input log-mel dB ``(n, frames, mels)`` of waveforms ``(n, samples)``."""
+    return np.concatenate(
+        [model.log_mel(waveforms[i : i + batch_size]) for i in range(0, len(waveforms), batch_size)]
+    )
+
+
+def _frames(model: Any, lengths: np.ndarray, log_mel: np.ndarray) -> np.ndarray:
+    return metrics.real_frames(lengths, hop_length=int(model.hop_length), frames=log_mel.shape[1])
+
+
+@dataclass
+class Reconstruction:
+    """Segments through a model: its input log-mels, latent means and decodes.
+
+    Attributes:
+        z: ``(n, latent_dim)`` latent means.
+        reference: ``(n, frames, mels)`` dB, the model's input log-mel.
+        frames: ``(n,)`` real (not padded) frames per segment.
+        decoded: ``(n, frames, mels)`` dB, the decode of ``z``.
+        rmse_db: ``(n,)`` latent spectral RMSE per segment (reference vs decoded).
+    """
+
+    z: np.ndarray
+    reference: np.ndarray
+    frames: np.ndarray
+    decoded: np.ndarray
+    rmse_db: np.ndarray
+
+
+def reconstruct_segments(
+    model: Any, waveforms: np.ndarray, lengths: np.ndarray, *, batch_size: int = 32
+) -> Reconstruction:
+    """Encode ``(n, samples)`` windows to their latent means, decode them, and measure.
+
+    Args:
+        model: a ``MusicVAE`` or ``MusicAutoencoder``.
+        waveforms: ``(n, samples)`` float32 windows.
+        lengths: ``(n,)`` real samples per window (the rest is padding the RMSE leaves out).
+        batch_size: segments per forward pass.
+
+    Example:
+        >>> rec = reconstruct_segments(model, waves, lengths)  # doctest: +SKIP
+        >>> rec.rmse_db.mean()  # the card's latent RMSE
+    """
+    reference = log_mels(model, waveforms, batch_size=batch_size)
+    z, _, _ = model.encode(waveforms, sample=False, batch_size=batch_size)
+    decoded = model.decode(z, batch_size=batch_size)
+    frames = _frames(model, lengths, reference)
+    rmse = metrics.spectral_rmse_db(reference, decoded, frames=frames)
+    return Reconstruction(np.asarray(z), reference, frames, np.asarray(decoded), rmse)
+
+
+def table_log_mels(
+    model: Any,
+    tables: Sequence[Any],
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    batch_size: int = 32,
+    skip_unreadable: bool = False,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log-mels of every window of some tables, in order, as baselines are fitted on them.
+
+    Clips are decoded a few at a time, so the waveforms of a whole training split never sit in
+    memory together; only the log-mels (8x smaller) do.
+
+    Args:
+        model: supplies the rate, segment length and log-mel settings.
+        tables: clip tables, concatenated in this order (e.g. train, then the extra split).
+        cache_dir: decoded-audio cache.
+        batch_size: segments per forward pass.
+        skip_unreadable: leave out clips whose header cannot be read.
+        progress: show a progress bar (clips) on stderr.
+
+    Returns:
+        ``(log_mels (n, frames, mels) dB, real frames (n,))``.
+    """
+    kw = {
+        "sample_rate": int(model.sample_rate),
+        "segment_seconds": float(model.segment_seconds),
+        "cache_dir": cache_dir,
+        "skip_unreadable": skip_unreadable,
+    }
+    mels, frames = [], []
+    total = sum(len(t) for t in tables)
+    with tqdm(total=total, desc="log-mels", unit="clip", disable=not progress, leave=False) as bar:
+        for table in tables:
+            for start in range(0, len(table), _CLIPS_PER_CHUNK):
+                chunk = table[start : start + _CLIPS_PER_CHUNK]
+                waves, lengths, _, _ = segments_array(chunk, **kw)
+                bar.update(len(chunk))
+                if len(waves) == 0:
+                    continue
+                mel = log_mels(model, waves, batch_size=batch_size)
+                mels.append(mel)
+                frames.append(_frames(model, lengths, mel))
+    if not mels:
+        n_frames, n_mels = model.log_mel(np.zeros((1, int(model.samples)), np.float32)).shape[1:]
+        return np.zeros((0, n_frames, n_mels), np.float32), np.zeros(0, np.int64)
+    return np.concatenate(mels), np.concatenate(frames)
+
+
+def baseline_tables(
+    table: Any, *, train_split: str = "train", extra_split: str | None = "excluded"
+) -> tuple[Any, Any | None]:
+    """The clips a model trained on, where baselines are fitted: ``(train, extra or None)``.
+
+    ``musiclatent evaluate`` fits PCA on the labelled train split plus the unlabelled extra
+    split(s) (``"a+b"``) the model also trained on; the report fits on the same clips.
+    Splits the table does not have are left out (an empty train table when it has no train
+    split).
+    """
+    names = table.split_names
+    train = table.split(train_split) if train_split in names else table.filter(lambda c: False)
+    extra = None
+    if extra_split:
+        wanted = set(extra_split.split("+")) & set(names)
+        if wanted:
+            extra = table.filter(lambda c: c.split in wanted)
+    return train, extra
+
+
+# --- the PCA baselines ----------------------------------------------------------------------
+
+
 def _floored(log_mel: np.ndarray, frames: np.ndarray, dynamic_range_db: float = 80.0):
     mask = np.arange(log_mel.shape[1])[None, :] < frames[:, None]
     peak = np.where(mask[..., None], log_mel, -np.inf).max(axis=(1, 2))
@@ -50,17 +227,73 @@ def _floored(log_mel: np.ndarray, frames: np.ndarray, dynamic_range_db: float = 
 
 def fit_pca(
     train_log_mel: np.ndarray, train_frames: np.ndarray, *, n_components: int, seed: int = 0
-):
+) -> PCA:
     """scikit-learn PCA of training log-mels ``(n, frames, mels)``, floored at ``max - 80 dB``.
 
     Fitted on flattened segments; ``n_components`` is capped by the data's size.
     """
-    from sklearn.decomposition import PCA
-
     n, t, f = train_log_mel.shape
     x = _floored(train_log_mel, train_frames).reshape(n, t * f)
     k = int(min(n_components, n, t * f))
     return PCA(n_components=k, svd_solver="randomized", random_state=seed).fit(x)
+
+
+@dataclass
+class PcaBaselines:
+    """PCA reconstructions of test log-mels, as the card and the report compare against.
+
+    Attributes:
+        n_components: components kept (the latent's dimensions, capped by the training size).
+        exact: ``(m, frames, mels)`` dB from float coefficients ("PCA, same dims").
+        quantised: ``(m, frames, mels)`` dB from coefficients quantised to ``bits`` each
+            ("PCA, same bitrate"); ``None`` when no ``bits`` were asked for.
+        train_segments: segments the PCA was fitted on.
+    """
+
+    n_components: int
+    exact: np.ndarray
+    quantised: np.ndarray | None
+    train_segments: int
+
+
+def pca_baselines(
+    train_log_mel: np.ndarray,
+    train_frames: np.ndarray,
+    test_log_mel: np.ndarray,
+    *,
+    n_components: int,
+    bits: int | None = None,
+    seed: int = 0,
+) -> PcaBaselines:
+    """PCA of the training log-mels, applied to ``test_log_mel``: exact and quantised.
+
+    Quantisation follows the compressed stream's rule: a uniform grid of ``2**bits`` levels
+    over +-4 training standard deviations per component.
+
+    Args:
+        train_log_mel: ``(n, frames, mels)`` dB (floored at ``max - 80 dB`` before fitting).
+        train_frames: ``(n,)`` real frames per training segment.
+        test_log_mel: ``(m, frames, mels)`` dB.
+        n_components: principal components kept.
+        bits: bits per coefficient of the quantised reconstruction (``None``: skip it).
+        seed: randomised-SVD seed.
+
+    Example:
+        >>> base = pca_baselines(train, frames, test, n_components=64, bits=8)  # doctest: +SKIP
+        >>> metrics.spectral_rmse_db(test, base.quantised).mean()  # "PCA, same bitrate"
+    """
+    pca = fit_pca(train_log_mel, train_frames, n_components=n_components, seed=seed)
+    coeff = pca.transform(test_log_mel.reshape(len(test_log_mel), -1))
+    exact = pca.inverse_transform(coeff).reshape(test_log_mel.shape)
+    quantised = None
+    if bits is not None:
+        std = np.sqrt(pca.explained_variance_)
+        lo, hi = -4 * std, 4 * std
+        levels = 2**bits - 1
+        codes = np.rint((np.clip(coeff, lo, hi) - lo) / (hi - lo) * levels)
+        quantised = pca.inverse_transform(lo + codes * (hi - lo) / levels)
+        quantised = quantised.reshape(test_log_mel.shape)
+    return PcaBaselines(int(pca.n_components_), exact, quantised, len(train_log_mel))
 
 
 def pca_baseline(
@@ -71,30 +304,139 @@ def pca_baseline(
     n_components: int,
     seed: int = 0,
 ) -> np.ndarray:
-    """PCA reconstruction of ``test_log_mel`` with ``n_components`` fitted on the train set.
+    """PCA reconstruction ``(m, frames, mels)`` dB of ``test_log_mel`` (``(m, frames, mels)``).
 
-    Both sets are floored at ``max - 80 dB`` per segment first (the range the RMSE measures).
+    The exact half of :func:`pca_baselines`: ``n_components`` fitted on the training
+    log-mels ``(n, frames, mels)``, floored at ``max - 80 dB`` per segment.
+    """
+    return pca_baselines(
+        train_log_mel, train_frames, test_log_mel, n_components=n_components, seed=seed
+    ).exact
+
+
+# --- genre ----------------------------------------------------------------------------------
+
+
+def clip_predictions(probs: np.ndarray, clip_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The clip-level rule: a clip's class is the argmax of its segments' mean probability.
 
     Args:
-        train_log_mel: ``(n, frames, mels)`` dB.
-        train_frames: ``(n,)`` real frames per training segment.
-        test_log_mel: ``(m, frames, mels)`` dB.
-        n_components: principal components kept.
-        seed: randomised-SVD seed.
+        probs: ``(n, classes)`` per-segment probabilities.
+        clip_index: ``(n,)`` clip of each segment.
 
     Returns:
-        ``(m, frames, mels)`` reconstruction in dB.
+        ``(clips (k,), predicted class (k,))``, clips in ascending order.
     """
-    pca = fit_pca(train_log_mel, train_frames, n_components=n_components, seed=seed)
-    test = test_log_mel.reshape(len(test_log_mel), -1)
-    return pca.inverse_transform(pca.transform(test)).reshape(test_log_mel.shape)
+    clip_index = np.asarray(clip_index)
+    clips = np.unique(clip_index)
+    pred = np.array([int(probs[clip_index == c].mean(0).argmax()) for c in clips], dtype=int)
+    return clips, pred
 
 
-def log_mels(model, waveforms: np.ndarray, *, batch_size: int = 32) -> np.ndarray:
-    """The model's input log-mel dB ``(n, frames, mels)`` of waveforms, in batches."""
-    return np.concatenate(
-        [model.log_mel(waveforms[i : i + batch_size]) for i in range(0, len(waveforms), batch_size)]
-    )
+def clip_accuracy(
+    probs: np.ndarray, clip_index: np.ndarray, labels: Sequence[str], genres: Sequence[str]
+) -> dict[str, Any]:
+    """Clip-level accuracy of per-segment genre probabilities.
+
+    Args:
+        probs: ``(n, len(genres))`` per-segment probabilities.
+        clip_index: ``(n,)`` clip of each segment.
+        labels: ``(n,)`` true genre of each segment's clip.
+        genres: the classifier's genres (the columns of ``probs``).
+
+    Returns:
+        ``accuracy`` (``None`` when no clip's genre is one of ``genres``), ``per_genre``,
+        ``confusion`` (``len(genres)`` square, rows true, columns predicted) and ``clips``:
+        all counted over the clips whose genre is one of ``genres``.
+    """
+    genres = list(genres)
+    clips, pred = clip_predictions(probs, clip_index)
+    first: dict[int, int] = {}
+    for i, c in enumerate(np.asarray(clip_index)):
+        first.setdefault(int(c), i)
+    true_names = [labels[first[int(c)]] for c in clips]
+    known = np.array([t in genres for t in true_names], dtype=bool)
+    true = np.array([genres.index(t) if t in genres else -1 for t in true_names], dtype=int)
+    true, pred = true[known], pred[known]
+    per_genre = {
+        g: float(np.mean(pred[true == i] == i)) for i, g in enumerate(genres) if np.any(true == i)
+    }
+    confusion = np.zeros((len(genres), len(genres)), dtype=int)
+    for t_, p_ in zip(true, pred, strict=True):
+        confusion[t_, p_] += 1
+    return {
+        "accuracy": float(np.mean(pred == true)) if len(true) else None,
+        "per_genre": per_genre,
+        "confusion": confusion.tolist(),
+        "clips": len(true),
+    }
+
+
+def _mfcc_features(waves: np.ndarray, lengths: np.ndarray, sample_rate: int) -> np.ndarray:
+    rows = []
+    for w, n in zip(waves, lengths, strict=True):
+        m = librosa.feature.mfcc(y=w[: max(int(n), 2048)], sr=sample_rate, n_mfcc=20)
+        rows.append(np.r_[m.mean(1), m.std(1)])
+    return np.asarray(rows)
+
+
+def _logistic_probs(train_x, train_y, test_x, seed: int) -> np.ndarray:
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000, random_state=seed))
+    clf.fit(train_x, train_y)
+    probs = np.zeros((len(test_x), int(train_y.max()) + 1))
+    probs[:, clf.classes_] = clf.predict_proba(test_x)
+    return probs
+
+
+# --- interpolation --------------------------------------------------------------------------
+
+
+def walk_log_mels(
+    space: Any, za: np.ndarray, zb: np.ndarray, *, steps: int = 9, method: str = "slerp"
+) -> np.ndarray:
+    """Decoded log-mels ``(steps, frames, mels)`` of the walk between two latents ``(dim,)``.
+
+    One decoder pass (:meth:`LatentSpace.interpolate`, no audio), ``za`` first.
+    """
+    path = space.interpolate(za, zb, steps=steps, method=method, audio=False)
+    return np.concatenate([s.log_mel for s in path])
+
+
+def _interpolation(space, z, ref, clip_index, labels, train_ref, *, pairs: int, seed: int):
+    """Smoothness and realism of latent paths between first segments of two test clips."""
+    rng = np.random.default_rng(seed)
+    firsts = {}
+    for i, c in enumerate(clip_index):
+        firsts.setdefault(int(c), i)
+    rows = list(firsts.values())
+    candidates = [(a, b) for a in rows for b in rows if a < b and labels[a] != labels[b]]
+    if not candidates:
+        candidates = [(a, b) for a in rows for b in rows if a < b]
+    if not candidates:
+        return None
+    chosen = [candidates[i] for i in rng.permutation(len(candidates))[:pairs]]
+    head = space.genre_head
+    out: dict[str, Any] = {"pairs": len(chosen), "steps": 9}
+    paths: dict[str, list[np.ndarray]] = {"slerp": [], "lerp": [], "crossfade": []}
+    for a, b in chosen:
+        for method in ("slerp", "lerp"):
+            paths[method].append(walk_log_mels(space, z[a], z[b], steps=9, method=method))
+        paths["crossfade"].append(metrics.crossfade_log_mels(ref[a], ref[b], 9))
+    for name, logs in paths.items():
+        smooth = [metrics.interpolation_smoothness(p) for p in logs]
+        middles = np.concatenate([p[1:-1] for p in logs])
+        entry = {
+            "smoothness": float(np.mean(smooth)),
+            "nearest_train_db": float(metrics.nearest_distance(middles, train_ref).mean()),
+        }
+        if head is not None:
+            zm = space.model.encode_log_mel(middles)
+            entry["genre_confidence"] = float(head.predict_proba(zm).max(1).mean())
+        out[name] = entry
+    return out
+
+
+# --- the evaluations ------------------------------------------------------------------------
 
 
 def evaluate_reconstruction(
@@ -120,41 +462,29 @@ def evaluate_reconstruction(
         A JSON-ready dict: segment and clip counts, ``latent_rmse_db`` (mean over segments),
         ``pca_rmse_db`` and the relative improvement, ``active_units``, timings.
     """
-    from keras_musiclatent.data import segments_array
-    from keras_musiclatent.models.losses import active_units
-
     start = time.time()
-    kwargs = {
-        "sample_rate": int(model.sample_rate),
-        "segment_seconds": float(model.segment_seconds),
-        "cache_dir": cache_dir,
-    }
-    waveforms, lengths, _, _ = segments_array(test_table, **kwargs)
-    reference = log_mels(model, waveforms, batch_size=batch_size)
-    z_mean, _, _ = model.encode(waveforms, sample=False, batch_size=batch_size)
-    decoded = model.decode(z_mean, batch_size=batch_size)
-    frames = metrics.real_frames(
-        lengths, hop_length=int(model.hop_length), frames=reference.shape[1]
+    waveforms, lengths, _, _ = segments_array(
+        test_table,
+        sample_rate=int(model.sample_rate),
+        segment_seconds=float(model.segment_seconds),
+        cache_dir=cache_dir,
     )
-    rmse = metrics.spectral_rmse_db(reference, decoded, frames=frames)
+    rec = reconstruct_segments(model, waveforms, lengths, batch_size=batch_size)
     result: dict[str, Any] = {
         "clips": len(test_table),
         "segments": len(waveforms),
-        "latent_dim": int(z_mean.shape[1]),
-        "latent_rmse_db": float(rmse.mean()),
-        "active_units": int(active_units(z_mean)),
+        "latent_dim": int(rec.z.shape[1]),
+        "latent_rmse_db": float(rec.rmse_db.mean()),
+        "active_units": int(active_units(rec.z)),
     }
     if train_table is not None:
-        train_waves, train_lengths, _, _ = segments_array(train_table, **kwargs)
-        train_ref = log_mels(model, train_waves, batch_size=batch_size)
-        del train_waves
-        train_frames = metrics.real_frames(
-            train_lengths, hop_length=int(model.hop_length), frames=train_ref.shape[1]
+        train_ref, train_frames = table_log_mels(
+            model, [train_table], cache_dir=cache_dir, batch_size=batch_size
         )
         pca = pca_baseline(
-            train_ref, train_frames, reference, n_components=int(z_mean.shape[1]), seed=seed
+            train_ref, train_frames, rec.reference, n_components=int(rec.z.shape[1]), seed=seed
         )
-        pca_rmse = float(metrics.spectral_rmse_db(reference, pca, frames=frames).mean())
+        pca_rmse = float(metrics.spectral_rmse_db(rec.reference, pca, frames=rec.frames).mean())
         result.update(
             {
                 "train_segments": len(train_ref),
@@ -164,3 +494,163 @@ def evaluate_reconstruction(
         )
     result["seconds"] = round(time.time() - start, 1)
     return result
+
+
+def evaluate_space(
+    space: Any,
+    test_table: Any,
+    *,
+    train_table: Any,
+    unlabelled_table: Any | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    audio_segments: int = 120,
+    interpolation_pairs: int = 10,
+    reference_segments: int = 800,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """All card figures of ``space`` on ``test_table``.
+
+    - reconstruction: latent and audio spectral RMSE; PCA at the same number of dimensions
+      and at the same bitrate (its coefficients quantised to as many bits);
+    - compression: bitrate and ratio to 16-bit PCM;
+    - genre: clip-level latent-probe accuracy (overall, per genre, confusion matrix) beside
+      MFCC statistics + logistic regression;
+    - interpolation: smoothness and realism of slerp/lerp paths beside the data-space
+      crossfade;
+    - active units.
+
+    Args:
+        space: the model.
+        test_table: clips to measure (e.g. GTZAN's valid split).
+        train_table: labelled training clips: PCA, the MFCC baseline and (when the model has
+            none) the genre head are fitted on them.
+        unlabelled_table: more training clips for PCA (e.g. GTZAN's "excluded" clips).
+        cache_dir: decoded-audio cache.
+        audio_segments: test segments (evenly spaced) whose audio is inverted for audio RMSE.
+        interpolation_pairs: test clip pairs (different genres) interpolated.
+        reference_segments: training segments the realism distance searches.
+        seed: every random choice.
+
+    Returns:
+        A JSON-ready dict (see :func:`keras_musiclatent.evaluate.card.render_card`).
+    """
+    start = time.time()
+    model = space.model
+    genres = list(train_table.labels)
+    kw = {
+        "sample_rate": space.sample_rate,
+        "segment_seconds": space.segment_seconds,
+        "cache_dir": cache_dir,
+        "labels": genres,
+    }
+    test_w, test_len, test_y, test_clip = segments_array(test_table, **kw)
+    train_w, train_len, train_y, _ = segments_array(train_table, **kw)
+    hop = int(model.hop_length)
+
+    # Reconstruction.
+    rec = reconstruct_segments(model, test_w, test_len)
+    z_test, test_ref, frames, decoded = rec.z, rec.reference, rec.frames, rec.decoded
+    train_ref = log_mels(model, train_w)
+    train_frames = _frames(model, train_len, train_ref)
+    pca_ref, pca_frames = train_ref, train_frames
+    if unlabelled_table is not None and len(unlabelled_table):
+        extra_ref, extra_frames = table_log_mels(model, [unlabelled_table], cache_dir=cache_dir)
+        pca_ref = np.concatenate([train_ref, extra_ref])
+        pca_frames = np.concatenate([train_frames, extra_frames])
+    bits = space.bits_per_dim
+    pca = pca_baselines(
+        pca_ref, pca_frames, test_ref, n_components=space.latent_dim, bits=bits, seed=seed
+    )
+    pca_rmse = float(metrics.spectral_rmse_db(test_ref, pca.exact, frames=frames).mean())
+    pca_q_rmse = float(metrics.spectral_rmse_db(test_ref, pca.quantised, frames=frames).mean())
+    del pca_ref
+
+    # What a listener gets: invert decodes (and, for scale, the original log-mels).
+    pick = np.unique(np.linspace(0, len(test_w) - 1, min(audio_segments, len(test_w))).astype(int))
+    sr = space.sample_rate
+    kw_mel = {
+        "sample_rate": sr,
+        "n_fft": int(model.n_fft),
+        "hop_length": hop,
+        "n_mels": int(model.n_mels),
+    }
+    t_inv = time.time()
+    audio_dec = space.to_audio_many(decoded[pick][:, None])
+    inv_seconds = (time.time() - t_inv) / len(pick)
+    audio_orig = space.to_audio_many(test_ref[pick][:, None])
+    ref_pick = metrics.logmel_db(test_w[pick], **kw_mel)
+    audio_rmse = metrics.spectral_rmse_db(
+        ref_pick, metrics.logmel_db(audio_dec, **kw_mel), frames=frames[pick]
+    )
+    inversion_rmse = metrics.spectral_rmse_db(
+        ref_pick, metrics.logmel_db(audio_orig, **kw_mel), frames=frames[pick]
+    )
+
+    # Genre: latent probe vs MFCC statistics, at clip level.
+    head = space.genre_head
+    head_source = "shipped with the model"
+    if head is None or head.genres != genres:
+        z_train, _, _ = model.encode(train_w, sample=False)
+        head = GenreHead.fit(z_train, [genres[i] for i in train_y], seed=seed)
+        head_source = "fitted on the training split during evaluation"
+    latent_probs = head.predict_proba(z_test)
+    mfcc_train = _mfcc_features(train_w, train_len, sr)
+    mfcc_test = _mfcc_features(test_w, test_len, sr)
+    mfcc_probs = _logistic_probs(mfcc_train, train_y, mfcc_test, seed)
+    test_labels = [genres[int(i)] for i in test_y]
+    genre = {
+        "genres": genres,
+        "head": head_source,
+        "latent_probe": clip_accuracy(latent_probs, test_clip, test_labels, genres),
+        "mfcc_logistic": clip_accuracy(mfcc_probs, test_clip, test_labels, genres),
+        "chance": float(1.0 / len(genres)),
+    }
+    del train_w
+
+    # Interpolation.
+    rng = np.random.default_rng(seed)
+    ref_rows = rng.permutation(len(train_ref))[:reference_segments]
+    saved_head, space.genre_head = space.genre_head, head
+    try:
+        interpolation = _interpolation(
+            space,
+            z_test,
+            test_ref,
+            test_clip,
+            test_y,
+            train_ref[ref_rows],
+            pairs=interpolation_pairs,
+            seed=seed,
+        )
+    finally:
+        space.genre_head = saved_head
+
+    bitrate = space.bitrate
+    return {
+        "model": space.name,
+        "class": type(model).__name__,
+        "parameters": int(model.count_params()),
+        "latent_dim": space.latent_dim,
+        "test_clips": len(test_table),
+        "test_segments": len(test_w),
+        "train_segments": int(len(train_ref)),
+        "reconstruction": {
+            "latent_rmse_db": float(rec.rmse_db.mean()),
+            "pca_same_dims_rmse_db": pca_rmse,
+            "reduction_vs_pca": 1.0 - float(rec.rmse_db.mean()) / pca_rmse,
+            "pca_same_bitrate_rmse_db": pca_q_rmse,
+            "audio_rmse_db": float(audio_rmse.mean()),
+            "inversion_only_rmse_db": float(inversion_rmse.mean()),
+            "audio_segments": len(pick),
+            "inversion_seconds_per_segment": round(inv_seconds, 3),
+        },
+        "compression": {
+            "bits_per_dim": bits,
+            "bitrate_bps": bitrate,
+            "ratio_to_pcm16": metrics.compression_ratio(bitrate),
+        },
+        "genre": genre,
+        "interpolation": interpolation,
+        "active_units": int(active_units(z_test)),
+        "seconds": round(time.time() - start, 1),
+    }

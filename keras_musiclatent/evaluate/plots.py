@@ -1,13 +1,77 @@
-"""Small matplotlib figures written atomically (log-mel strips, probe sweeps)."""
+"""Figures of the CLI, the report and the projector (matplotlib, Agg), each PNG written atomically.
+
+- :func:`save_log_mel_strip`: log-mels side by side (interpolations, reconstructions);
+- :func:`log_mel_rgb`: one log-mel as a small RGB thumbnail (the projector's sprite);
+- :func:`embed_2d` and :func:`save_scatter`: 2-D maps of latents by genre;
+- :func:`save_confusion`: a confusion matrix;
+- :func:`read_history` and :func:`save_history`: loss curves of a training ``history.csv``.
+
+matplotlib is imported on first use (:func:`_pyplot`), and so are the embedding methods
+(:func:`_embedder`; UMAP is optional), so importing this module stays cheap.
+"""
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+from PIL import Image
 
-__all__ = ["save_log_mel_strip"]
+from keras_musiclatent._files import atomic_path
+
+__all__ = [
+    "embed_2d",
+    "log_mel_rgb",
+    "read_history",
+    "save_confusion",
+    "save_history",
+    "save_log_mel_strip",
+    "save_scatter",
+]
+
+
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _embedder(method: str) -> Any:
+    """The estimator class of a 2-D embedding method (scikit-learn's PCA/TSNE, umap-learn's UMAP).
+
+    Raises:
+        ImportError: ``"umap"`` without umap-learn installed.
+        ValueError: an unknown method.
+    """
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        return PCA
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+
+        return TSNE
+    if method == "umap":
+        try:
+            import umap
+        except ImportError:
+            raise ImportError("UMAP needs umap-learn (pip install umap-learn)") from None
+        return umap.UMAP
+    raise ValueError(f"unknown method {method!r}; choose from pca, tsne, umap")
+
+
+def _save(fig: Any, path: str | os.PathLike, *, dpi: int) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+    _pyplot().close(fig)
 
 
 def save_log_mel_strip(
@@ -23,13 +87,7 @@ def save_log_mel_strip(
     Example:
         >>> save_log_mel_strip("strip.png", [np.zeros((130, 128))])  # doctest: +SKIP
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from keras_musiclatent._files import atomic_path
-
+    plt = _pyplot()
     mels = [np.asarray(m, dtype=np.float32) for m in log_mels]
     top = max(float(m.max()) for m in mels)
     fig, axes = plt.subplots(1, len(mels), figsize=(1.6 * len(mels) + 0.4, 2.2), squeeze=False)
@@ -42,6 +100,177 @@ def save_log_mel_strip(
         if titles is not None:
             ax.set_title(titles[i], fontsize=8)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
-    plt.close(fig)
+    _save(fig, path, dpi=dpi)
+
+
+def log_mel_rgb(log_mel: np.ndarray, *, size: int, dynamic_range_db: float = 80.0) -> np.ndarray:
+    """A ``(frames, mels)`` dB log-mel as a ``(size, size, 3)`` uint8 magma image.
+
+    The top ``dynamic_range_db`` below the maximum spans the colour map; low frequencies are at
+    the bottom, time runs left to right.
+    """
+    m = np.asarray(log_mel, np.float32)
+    top = float(m.max())
+    scaled = np.clip((m - (top - dynamic_range_db)) / dynamic_range_db, 0.0, 1.0)
+    rgb = (_pyplot().get_cmap("magma")(scaled.T[::-1])[..., :3] * 255).astype(np.uint8)
+    return np.asarray(Image.fromarray(rgb).resize((size, size), Image.Resampling.BILINEAR))
+
+
+def embed_2d(latents: np.ndarray, *, method: str, seed: int = 0) -> np.ndarray | None:
+    """2-D coordinates of ``(n, d)`` latents by ``"pca"``, ``"tsne"`` or ``"umap"``.
+
+    Returns:
+        ``(n, 2)``, or ``None`` when there are too few points for the method.
+
+    Raises:
+        ImportError: ``"umap"`` without umap-learn installed.
+        ValueError: an unknown method.
+    """
+    estimator = _embedder(method)
+    x = np.asarray(latents, np.float64)
+    n = len(x)
+    if n < 3 or x.shape[1] < 2 or (method != "pca" and n < 5):
+        return None
+    if method == "pca":
+        return estimator(n_components=2, random_state=seed).fit_transform(x)
+    if method == "tsne":
+        # Perplexity must stay below the point count; 30 is scikit-learn's default.
+        perplexity = float(min(30.0, max(2.0, (n - 1) / 3)))
+        return estimator(
+            n_components=2, perplexity=perplexity, init="pca", random_state=seed
+        ).fit_transform(x)
+    reducer = estimator(n_components=2, n_neighbors=min(15, n - 1), random_state=seed)
+    return np.asarray(reducer.fit_transform(x))
+
+
+def save_scatter(
+    path: str | os.PathLike,
+    coords: np.ndarray,
+    labels: Sequence[str],
+    *,
+    title: str,
+    dpi: int = 90,
+) -> None:
+    """Scatter of ``(n, 2)`` points coloured by their ``(n,)`` labels, with a legend."""
+    plt = _pyplot()
+    names = sorted(set(labels))
+    cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
+    lab = np.asarray(labels)
+    for i, name in enumerate(names):
+        sel = lab == name
+        ax.scatter(
+            coords[sel, 0],
+            coords[sel, 1],
+            s=12,
+            alpha=0.8,
+            color=cmap(i % cmap.N),
+            label=name or "(unlabelled)",
+            edgecolors="none",
+        )
+    ax.set_title(title, fontsize=10)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    fig.tight_layout()
+    _save(fig, path, dpi=dpi)
+
+
+def save_confusion(
+    path: str | os.PathLike,
+    matrix: np.ndarray,
+    *,
+    true_labels: Sequence[str],
+    predicted_labels: Sequence[str],
+    title: str,
+    dpi: int = 90,
+) -> None:
+    """Confusion matrix ``(len(true_labels), len(predicted_labels))`` with counts in the cells.
+
+    Rows are true genres, columns predicted ones.
+    """
+    plt = _pyplot()
+    m = np.asarray(matrix)
+    size = max(3.6, 0.45 * max(m.shape) + 1.8)
+    fig, ax = plt.subplots(figsize=(size + 0.6, size))
+    ax.imshow(m, cmap="Blues", vmin=0, vmax=max(1, int(m.max())))
+    ax.set_xticks(range(len(predicted_labels)))
+    ax.set_xticklabels(predicted_labels, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(true_labels)))
+    ax.set_yticklabels(true_labels, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=10)
+    half = m.max() / 2 if m.size else 0
+    for (i, j), v in np.ndenumerate(m):
+        if v:
+            ax.text(
+                j,
+                i,
+                str(v),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if v > half else "black",
+            )
+    fig.tight_layout()
+    _save(fig, path, dpi=dpi)
+
+
+def read_history(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Numeric columns of a Keras ``CSVLogger`` file (``history.csv``), by name, ``(epochs,)``.
+
+    Raises:
+        OSError: unreadable file. ValueError: no numeric column or no rows.
+    """
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        raise ValueError(f"{path}: no rows")
+    columns: dict[str, np.ndarray] = {}
+    for name in rows[0]:
+        try:
+            columns[name] = np.asarray([float(r[name]) for r in rows])
+        except (TypeError, ValueError):
+            continue  # a text column (or a row cut short by a crash) is not a curve
+    if not columns:
+        raise ValueError(f"{path}: no numeric columns")
+    return columns
+
+
+def save_history(
+    path: str | os.PathLike, history: dict[str, np.ndarray], *, dpi: int = 90
+) -> list[str]:
+    """One panel per metric of :func:`read_history`'s columns, training and validation together.
+
+    Returns:
+        The metrics drawn.
+
+    Raises:
+        ValueError: no metric column.
+    """
+    plt = _pyplot()
+    n_rows = len(next(iter(history.values())))
+    epochs = history.get("epoch", np.arange(n_rows)) + 1
+    metrics = [k for k in history if k != "epoch" and not k.startswith("val_") and k != "lr"]
+    metrics += [k[4:] for k in history if k.startswith("val_") and k[4:] not in history]
+    metrics = list(dict.fromkeys(metrics))
+    if not metrics:
+        raise ValueError("no metric columns to draw")
+    cols = min(4, len(metrics))
+    rows = -(-len(metrics) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.5 * rows), squeeze=False)
+    for ax in axes.ravel()[len(metrics) :]:
+        ax.axis("off")
+    for ax, name in zip(axes.ravel(), metrics, strict=False):
+        if name in history:
+            ax.plot(epochs, history[name], label="train", color="#1f77b4")
+        if f"val_{name}" in history:
+            ax.plot(epochs, history[f"val_{name}"], label="valid", color="#d62728")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    _save(fig, Path(path), dpi=dpi)
+    return metrics

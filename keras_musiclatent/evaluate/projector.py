@@ -26,9 +26,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
+from tqdm import tqdm
 
-from keras_musiclatent.data.sources import safe_name, segments_of, subsample
+from keras_musiclatent._files import atomic_path
+from keras_musiclatent.audio.features import describe
+from keras_musiclatent.data.sources import subsample
 from keras_musiclatent.errors import ConfigError
+from keras_musiclatent.evaluate.clips import safe_name, segments_of
+from keras_musiclatent.evaluate.plots import log_mel_rgb
+from keras_musiclatent.latent_space import LatentSpace
 
 __all__ = ["CONFIG_FILE", "DESCRIPTOR_COLUMNS", "export_projector", "sprite_image"]
 
@@ -42,18 +49,6 @@ DESCRIPTOR_COLUMNS = ("spectral_centroid", "rms", "spectral_flatness")
 _MAX_SPRITE_PX = 8192
 
 
-def _thumbnail(log_mel: np.ndarray, size: int, *, dynamic_range_db: float = 80.0) -> np.ndarray:
-    """``(size, size, 3)`` uint8 magma image of a ``(frames, mels)`` dB log-mel."""
-    from matplotlib import colormaps
-    from PIL import Image
-
-    m = np.asarray(log_mel, np.float32)
-    top = float(m.max())
-    scaled = np.clip((m - (top - dynamic_range_db)) / dynamic_range_db, 0.0, 1.0)
-    rgb = (colormaps["magma"](scaled.T[::-1])[..., :3] * 255).astype(np.uint8)
-    return np.asarray(Image.fromarray(rgb).resize((size, size), Image.Resampling.BILINEAR))
-
-
 def sprite_image(log_mels: np.ndarray, *, size: int = 48) -> tuple[np.ndarray, int]:
     """A square grid of log-mel thumbnails, row-major, as the projector expects.
 
@@ -62,7 +57,10 @@ def sprite_image(log_mels: np.ndarray, *, size: int = 48) -> tuple[np.ndarray, i
         size: thumbnail side in pixels (shrunk so the sprite fits in 8192 px).
 
     Returns:
-        ``(sprite (H, W, 3) uint8, thumbnail size used)``.
+        ``(sprite (H, W, 3) uint8, thumbnail size used)``; ``H = W = ceil(sqrt(n)) * size``.
+
+    Raises:
+        ConfigError: no log-mels.
     """
     n = len(log_mels)
     if n == 0:
@@ -72,7 +70,7 @@ def sprite_image(log_mels: np.ndarray, *, size: int = 48) -> tuple[np.ndarray, i
     sprite = np.zeros((cols * size, cols * size, 3), np.uint8)
     for i, m in enumerate(log_mels):
         r, c = divmod(i, cols)
-        sprite[r * size : (r + 1) * size, c * size : (c + 1) * size] = _thumbnail(m, size)
+        sprite[r * size : (r + 1) * size, c * size : (c + 1) * size] = log_mel_rgb(m, size=size)
     return sprite, size
 
 
@@ -129,14 +127,12 @@ def export_projector(
         progress: show a progress bar (default: when stderr is a terminal).
 
     Returns:
-        A JSON-ready summary: the files, the tensor name and shape.
+        A JSON-ready summary: the files, the tensor name and its shape ``[points, latent_dim]``.
+
+    Raises:
+        ConfigError: a bad ``level`` or ``thumbnail``. DatasetError: the split holds no
+            readable clip.
     """
-    from tqdm import tqdm
-
-    from keras_musiclatent._files import atomic_path
-    from keras_musiclatent.audio.features import describe
-    from keras_musiclatent.latent_space import LatentSpace
-
     if level not in ("segment", "clip"):
         raise ConfigError(f"level must be 'segment' or 'clip', got {level!r}")
     if thumbnail < 1:
@@ -206,8 +202,6 @@ def export_projector(
         lines = ["\t".join(header)] + ["\t".join(_tsv_cell(v) for v in row) for row in rows]
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     sprite, size = sprite_image(thumbs, size=thumbnail)
-    from PIL import Image
-
     with atomic_path(out / SPRITE_FILE) as tmp:
         Image.fromarray(sprite).save(tmp, format="PNG", optimize=True)
     # The config goes last: TensorBoard picks the run up once it exists.

@@ -22,8 +22,10 @@ import pytest
 from keras_musiclatent import audio
 from keras_musiclatent.cli.main import main
 from keras_musiclatent.data.sources import load_table, subsample
-from keras_musiclatent.evaluate.report.build import find_history
+from keras_musiclatent.evaluate.evaluator import evaluate_space
+from keras_musiclatent.evaluate.report.build import build_report, find_history
 from keras_musiclatent.evaluate.report.html import Page, Table, render
+from keras_musiclatent.latent_space import LatentSpace
 from tests.conftest import two_genre_clips
 
 
@@ -284,3 +286,75 @@ def test_report_in_headless_chromium(served, report, tmp_path):
     shot = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=np.float64)
     (tmp_path / "report.png").write_bytes(png)
     assert shot.shape[0] > 100 and shot.std() > 10, "the screenshot is blank"
+
+
+def test_report_pca_baseline_agrees_with_the_card(tiny_space_dir, tmp_path):
+    """The report's PCA is fitted on the whole train split, as the card's is, not on the clips
+    it shows, so its figures over the shown split are the card's."""
+    space = LatentSpace.load(tiny_space_dir)
+    table = load_table(make_genre_folder(tmp_path / "data", n=10), dataset="folder")
+    train, valid = table.split("train"), table.split("valid")
+    assert len(train) == 8 and len(valid) == 2
+    summary = build_report(
+        space,
+        table,
+        out=tmp_path / "report",
+        split="valid",
+        max_clips=None,
+        listen=1,
+        pairs=0,
+        probe_dims=0,
+        iterations=2,
+        codecs=False,
+        progress=False,
+    )
+    pca = summary["pca_baseline"]
+    assert pca["splits"] == "train" and pca["clips"] == 8 and pca["segments"] == 16
+    card = evaluate_space(space, valid, train_table=train, audio_segments=1, interpolation_pairs=1)
+    rec = card["reconstruction"]
+    assert summary["latent_rmse_db"] == pytest.approx(rec["latent_rmse_db"], rel=1e-6)
+    assert pca["pca_same_dims_rmse_db"] == pytest.approx(rec["pca_same_dims_rmse_db"], rel=1e-6)
+    assert pca["pca_same_bitrate_rmse_db"] == pytest.approx(
+        rec["pca_same_bitrate_rmse_db"], rel=1e-6
+    )
+    assert pca["reduction_vs_pca"] == pytest.approx(rec["reduction_vs_pca"], rel=1e-5, abs=1e-9)
+    page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert "fitted on 16 segments of 8 clips: the train split of this dataset" in page
+
+    # A subsample shown is not a subsample fitted on: the baseline stays the train split's.
+    small = build_report(
+        space,
+        table,
+        out=tmp_path / "small",
+        split="valid",
+        max_clips=1,
+        listen=1,
+        pairs=0,
+        probe_dims=0,
+        iterations=2,
+        codecs=False,
+        progress=False,
+    )
+    assert small["clips"] == 1 and small["pca_baseline"]["clips"] == 8
+
+
+def test_report_says_when_pca_is_fitted_on_the_clips_shown(tiny_space_dir, tmp_path):
+    space = LatentSpace.load(tiny_space_dir)
+    table = load_table(make_genre_folder(tmp_path / "data", n=6), dataset="folder")
+    summary = build_report(
+        space,
+        table,
+        out=tmp_path / "report",
+        split="all",
+        listen=1,
+        pairs=0,
+        probe_dims=0,
+        iterations=2,
+        codecs=False,
+        progress=False,
+        train_split="nonesuch",
+    )
+    pca = summary["pca_baseline"]
+    assert pca["splits"] == "" and pca["clips"] == 5 and "not the model card's" in pca["on"]
+    page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert "the report clips not listened to" in page

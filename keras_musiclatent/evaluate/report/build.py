@@ -33,11 +33,34 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
-from keras_musiclatent.data.sources import Segments, safe_name, segments_of, subsample
-from keras_musiclatent.errors import ConfigError
+from keras_musiclatent import audio as audio_io
+from keras_musiclatent._files import atomic_path, write_json
+from keras_musiclatent.audio.features import DESCRIPTORS
+from keras_musiclatent.data.sources import subsample
+from keras_musiclatent.errors import ConfigError, MissingComponentError
 from keras_musiclatent.evaluate import metrics
-from keras_musiclatent.evaluate.evaluator import log_mels
+from keras_musiclatent.evaluate.clips import Segments, safe_name, segments_of
+from keras_musiclatent.evaluate.evaluator import (
+    Reconstruction,
+    baseline_tables,
+    clip_accuracy,
+    clip_predictions,
+    pca_baselines,
+    reconstruct_segments,
+    table_log_mels,
+    walk_log_mels,
+)
+from keras_musiclatent.evaluate.plots import (
+    embed_2d,
+    read_history,
+    save_confusion,
+    save_history,
+    save_log_mel_strip,
+    save_scatter,
+)
+from keras_musiclatent.evaluate.report.codecs import Codec, available_codecs, round_trip
 from keras_musiclatent.evaluate.report.html import (
     Figure,
     ListenClip,
@@ -47,6 +70,7 @@ from keras_musiclatent.evaluate.report.html import (
     Walk,
     render,
 )
+from keras_musiclatent.latent_space import LatentSpace
 
 __all__ = ["STEPS", "build_report", "find_history"]
 
@@ -69,18 +93,18 @@ class _Progress:
     """One tqdm bar over :data:`STEPS`; the description names the step under way."""
 
     def __init__(self, enabled: bool) -> None:
-        from tqdm import tqdm
-
         self._bar = tqdm(total=len(STEPS), desc="report", unit="step", disable=not enabled)
         self._started = False
 
     def step(self, name: str) -> None:
+        """Finish the step under way (if any) and name the next."""
         if self._started:
             self._bar.update(1)
         self._started = True
         self._bar.set_description(f"report: {name}")
 
     def close(self) -> None:
+        """Count the last step and close the bar."""
         if self._started:
             self._bar.update(1)
         self._bar.close()
@@ -88,7 +112,11 @@ class _Progress:
 
 def find_history(space: Any, history: str | os.PathLike | None = None) -> Path | None:
     """The training ``history.csv`` to plot: ``history`` if given, else one in the model's
-    folder (a packaged model folder, a training run, or the folder of a ``.keras`` file)."""
+    folder (a packaged model folder, a training run, or the folder of a ``.keras`` file).
+
+    Returns:
+        The path, or ``None`` when ``history`` is not given and the model folder has none.
+    """
     if history is not None:
         return Path(history)
     path = getattr(space, "path", None)
@@ -117,10 +145,7 @@ class _Run:
 
     space: Any
     seg: Segments
-    z: np.ndarray
-    ref: np.ndarray
-    frames: np.ndarray
-    decoded: np.ndarray
+    rec: Reconstruction
     out: Path
     iterations: int
     seed: int
@@ -128,14 +153,37 @@ class _Run:
     excerpt_rows: list[np.ndarray] = field(default_factory=list)
 
     @property
+    def z(self) -> np.ndarray:
+        """``(n, latent_dim)`` latent means of every report segment."""
+        return self.rec.z
+
+    @property
+    def ref(self) -> np.ndarray:
+        """``(n, frames, mels)`` the model's input log-mels (dB)."""
+        return self.rec.reference
+
+    @property
+    def frames(self) -> np.ndarray:
+        """``(n,)`` real frames per segment."""
+        return self.rec.frames
+
+    @property
+    def decoded(self) -> np.ndarray:
+        """``(n, frames, mels)`` decodes of the latent means (dB)."""
+        return self.rec.decoded
+
+    @property
     def media(self) -> Path:
+        """Folder of the WAVs and ``.mlz`` streams."""
         return self.out / "media"
 
     @property
     def images(self) -> Path:
+        """Folder of the PNGs."""
         return self.out / "images"
 
     def first_row(self, position: int) -> int:
+        """Row of the first segment of the clip at ``position``."""
         return int(self.seg.rows_of(position)[0])
 
 
@@ -156,21 +204,25 @@ class _Audit:
         self.seconds = 0.0
 
     def windows(self, y: np.ndarray, count: int) -> np.ndarray:
+        """``(count, samples)`` windows of a waveform, zero-padded or cut to fill them."""
         out = np.zeros(count * self.size, np.float32)
         n = min(len(y), len(out))
         out[:n] = y[:n]
         return out.reshape(count, self.size)
 
     def add_audio(self, key: str, ref_db: np.ndarray, y: np.ndarray, frames: np.ndarray) -> None:
+        """Record the audio RMSE of waveform ``y`` against ``(count, frames, mels)`` ``ref_db``."""
         est = metrics.logmel_db(self.windows(y, len(ref_db)), **self.kw)
         rmse = metrics.spectral_rmse_db(ref_db, est, frames=frames)
         self.audio.setdefault(key, []).extend(np.atleast_1d(rmse).tolist())
 
     def add_mel(self, key: str, ref: np.ndarray, est: np.ndarray, frames: np.ndarray) -> None:
+        """Record the log-mel RMSE of ``est`` against ``ref``, both ``(count, frames, mels)``."""
         rmse = metrics.spectral_rmse_db(ref, est, frames=frames)
         self.mel.setdefault(key, []).extend(np.atleast_1d(rmse).tolist())
 
     def mean(self, table: dict[str, list[float]], key: str) -> float | None:
+        """Mean of the RMSEs recorded under ``key``, ``None`` when there are none."""
         values = table.get(key)
         return float(np.mean(values)) if values else None
 
@@ -180,66 +232,91 @@ class _Audit:
 
 @dataclass
 class _Pca:
-    """PCA reconstructions of the excerpts' segments, in excerpt order, and how it was fitted."""
+    """PCA reconstructions of every report segment, and what the PCA was fitted on."""
 
     k: int
     exact: np.ndarray | None
     quantised: np.ndarray | None
     note: str
+    fit: dict[str, Any]
 
 
-def _pca(run: _Run, table: Any, split: str, *, max_clips: int | None, cache_dir: Any) -> _Pca:
-    """PCA with as many components as the latent has dimensions (the model card's baseline),
-    fitted on the train split when the dataset has one here, else on the report's other clips."""
-    from keras_musiclatent.evaluate.card_figures import _pca_rows
+def _pca(
+    run: _Run,
+    table: Any,
+    *,
+    train_split: str,
+    extra_split: str | None,
+    cache_dir: Any,
+    progress: bool,
+) -> _Pca:
+    """PCA with as many components as the latent has dimensions (the model card's baseline).
 
+    Fitted where ``musiclatent evaluate`` fits it: every clip of the train split and the
+    extra split(s) the model also trained on, none subsampled, so the report's PCA figures
+    are the card's. Without those splits, on the report's clips that are not listened to
+    (and the page says so).
+    """
     space, seg = run.space, run.seg
     listened = {seg.table[p].clip_id for p in run.listen}
-    train = None
-    if "train" in table.split_names:
-        # With --split all (or train) the listened clips are train clips too: keep them out.
-        train = table.split("train").filter(lambda c: c.clip_id not in listened)
-    if train is not None and len(train):
-        train = subsample(train, max_clips=max_clips, seed=run.seed)
-        fit = segments_of(train, space, cache_dir=cache_dir)
-        fit_ref = log_mels(space.model, fit.waves)
-        fit_frames = metrics.real_frames(
-            fit.lengths, hop_length=int(space.model.hop_length), frames=fit_ref.shape[1]
+    train, extra = baseline_tables(table, train_split=train_split, extra_split=extra_split)
+    # With --split all (or train) the listened clips are training clips too: keep them out.
+    whole = [t for t in (train, extra) if t is not None and len(t)]
+    fit_tables = [t.filter(lambda c: c.clip_id not in listened) for t in whole]
+    fit_tables = [t for t in fit_tables if len(t)]
+    clips = sum(len(t) for t in fit_tables)
+    left_out = sum(len(t) for t in whole) - clips
+    if fit_tables:
+        splits = "+".join(dict.fromkeys(c.split for t in fit_tables for c in t))
+        fit_ref, fit_frames = table_log_mels(
+            space.model,
+            fit_tables,
+            cache_dir=cache_dir,
+            skip_unreadable=True,
+            progress=progress,
         )
-        note = f"fitted on {len(fit.table)} clips of the train split, none of them listened to"
+        source = (
+            f"the {splits} split{'s' if '+' in splits else ''} of this dataset, where "
+            "musiclatent evaluate fits it too (so on the model's training data the card's PCA "
+            "figures compare)"
+        )
+        if left_out:
+            source += f", less the {left_out} listened clips"
     else:
+        splits = ""
         rows = np.flatnonzero(~np.isin(seg.clip_index, run.listen))
         fit_ref, fit_frames = run.ref[rows], run.frames[rows]
-        note = (
-            f"fitted on the {len(seg.table) - len(run.listen)} report clips not listened to "
-            "(no train clips here)"
+        clips = len(seg.table) - len(run.listen)
+        source = (
+            f"the report clips not listened to: this dataset has no {train_split} split, so "
+            "it is not the model card's baseline"
         )
-    k = min(space.latent_dim, len(fit_ref))
+    fit = {"splits": splits, "clips": clips, "segments": len(fit_ref), "on": source}
     if len(fit_ref) < 2:
-        return _Pca(0, None, None, "skipped: fewer than two segments to fit it on")
-    target = run.ref[np.concatenate(run.excerpt_rows)]
-    exact, quantised = _pca_rows(
-        fit_ref, fit_frames, target, k=k, bits=run.space.bits_per_dim, seed=run.seed
+        return _Pca(0, None, None, "skipped: fewer than two segments to fit it on", fit)
+    base = pca_baselines(
+        fit_ref,
+        fit_frames,
+        run.ref,
+        n_components=space.latent_dim,
+        bits=space.bits_per_dim,
+        seed=run.seed,
     )
-    return _Pca(k, exact, quantised, note)
+    note = f"fitted on {len(fit_ref)} segments of {clips} clips: {source}"
+    return _Pca(base.n_components, base.exact, base.quantised, note, fit)
 
 
 # --- sections -------------------------------------------------------------------------------
 
 
 def _listen_section(
-    run: _Run, pca: _Pca, codecs: list[Any], audit: _Audit
+    run: _Run, pca: _Pca, codecs: list[Codec], audit: _Audit
 ) -> tuple[list[ListenClip], list[str]]:
     """Players for each listened clip; fills ``audit``. Returns the clips and codec failures."""
-    from keras_musiclatent import audio as audio_io
-    from keras_musiclatent._files import atomic_path
-    from keras_musiclatent.evaluate.report.codecs import round_trip
-
     space, seg, sr = run.space, run.seg, run.space.sample_rate
     head = space.genre_head
     clips: list[ListenClip] = []
     failures: list[str] = []
-    offset = 0
     for i, (pos, rows) in enumerate(zip(run.listen, run.excerpt_rows, strict=True)):
         clip = seg.table[pos]
         stem = f"{i:02d}-{safe_name(clip.clip_id)}"
@@ -288,15 +365,13 @@ def _listen_section(
         put("compressed", f"compressed ({len(blob)} B)", compressed, ".mlz → decompress")
 
         if pca.exact is not None and pca.quantised is not None:
-            exact = pca.exact[offset : offset + len(rows)]
-            quantised = pca.quantised[offset : offset + len(rows)]
+            exact, quantised = pca.exact[rows], pca.quantised[rows]
             audit.add_mel("pca", ref, exact, fr)
             audit.add_mel("pca_q", ref, quantised, fr)
             audit.add_audio("pca", ref_db, invert(exact), fr)
             pca_audio = invert(quantised)
             audit.add_audio("pca_q", ref_db, pca_audio, fr)
             put("pca", "PCA, same bitrate", pca_audio, f"{pca.k} quantised PCA coefficients")
-        offset += len(rows)
 
         for codec in codecs:
             try:
@@ -320,7 +395,7 @@ def _listen_section(
     return clips, failures
 
 
-def _compression_table(run: _Run, pca: _Pca, codecs: list[Any], audit: _Audit) -> Table:
+def _compression_table(run: _Run, pca: _Pca, codecs: list[Codec], audit: _Audit) -> Table:
     space = run.space
     seg_s, bits = space.segment_seconds, space.bits_per_dim
 
@@ -377,20 +452,15 @@ def _compression_table(run: _Run, pca: _Pca, codecs: list[Any], audit: _Audit) -
 
 
 def _scatter_section(run: _Run) -> tuple[list[Figure], str]:
-    from keras_musiclatent.evaluate.report.plots import embed_2d, save_scatter
-
     figures: list[Figure] = []
     notes: list[str] = []
-    methods = [("tsne", "t-SNE"), ("pca", "PCA")]
-    try:
-        import umap  # noqa: F401
-    except ImportError:
-        notes.append("UMAP skipped: umap-learn is not installed.")
-    else:
-        methods.append(("umap", "UMAP"))
     n = len(run.z)
-    for key, title in methods:
-        coords = embed_2d(run.z, method=key, seed=run.seed)
+    for key, title in (("tsne", "t-SNE"), ("pca", "PCA"), ("umap", "UMAP")):
+        try:
+            coords = embed_2d(run.z, method=key, seed=run.seed)
+        except ImportError:
+            notes.append(f"{title} skipped: umap-learn is not installed.")
+            continue
         if coords is None:
             notes.append(f"{title} skipped: too few segments ({n}).")
             continue
@@ -405,22 +475,22 @@ def _scatter_section(run: _Run) -> tuple[list[Figure], str]:
 
 
 def _genre_section(run: _Run) -> tuple[Figure | None, str, float | None]:
-    from keras_musiclatent.evaluate.report.plots import save_confusion
-
     head, seg = run.space.genre_head, run.seg
     if head is None:
         return None, "This model has no genre head (package it with labelled data).", None
     probs = head.predict_proba(run.z)
-    pairs = []
-    for pos, clip in enumerate(seg.table):
-        best = int(np.argmax(probs[seg.rows_of(pos)].mean(0)))
-        pairs.append((clip.label, head.genres[best]))
+    scores = clip_accuracy(probs, seg.clip_index, seg.labels, head.genres)
+    accuracy = scores["accuracy"]
+    # Rows are the genres shown, including any the head does not know (the card's square
+    # matrix would leave those clips out).
+    clips, predicted = clip_predictions(probs, seg.clip_index)
+    pairs = [
+        (seg.table[int(c)].label, head.genres[p]) for c, p in zip(clips, predicted, strict=True)
+    ]
     true_labels = sorted({t for t, _ in pairs})
     matrix = np.zeros((len(true_labels), len(head.genres)), int)
     for t, p in pairs:
         matrix[true_labels.index(t), head.genres.index(p)] += 1
-    known = [(t, p) for t, p in pairs if t in head.genres]
-    accuracy = float(np.mean([t == p for t, p in known])) if known else None
     save_confusion(
         run.images / "confusion.png",
         matrix,
@@ -436,15 +506,13 @@ def _genre_section(run: _Run) -> tuple[Figure | None, str, float | None]:
         note += "None of their genres is one the head knows."
     else:
         note += (
-            f"Accuracy {accuracy:.1%} on the {len(known)} clips whose genre the head knows "
+            f"Accuracy {accuracy:.1%} on the {scores['clips']} clips whose genre the head knows "
             f"(chance {1 / len(head.genres):.1%})."
         )
     return Figure("images/confusion.png", "confusion matrix of the genre head"), note, accuracy
 
 
 def _history_section(run: _Run, history: str | os.PathLike | None) -> tuple[Figure | None, str]:
-    from keras_musiclatent.evaluate.report.plots import read_history, save_history
-
     path = find_history(run.space, history)
     if path is None:
         return None, (
@@ -462,10 +530,6 @@ def _history_section(run: _Run, history: str | os.PathLike | None) -> tuple[Figu
 
 
 def _walk_section(run: _Run, *, pairs: int, steps: int) -> tuple[list[Walk], str, list[float]]:
-    from keras_musiclatent import audio as audio_io
-    from keras_musiclatent.evaluate.plots import save_log_mel_strip
-    from keras_musiclatent.latent_space import slerp
-
     seg, listen = run.seg, run.listen
     every = [(a, b) for i, a in enumerate(listen) for b in listen[i + 1 :]]
     candidates = [(a, b) for a, b in every if seg.table[a].label != seg.table[b].label] or every
@@ -479,11 +543,8 @@ def _walk_section(run: _Run, *, pairs: int, steps: int) -> tuple[list[Walk], str
     walks, smooth = [], []
     ts = np.linspace(0.0, 1.0, steps)
     for w, (a, b) in enumerate(chosen[:pairs]):
-        # One batch per walk: what ``LatentSpace.interpolate(method="slerp")`` computes for
-        # single segments, without a decoder call per step.
         za, zb = run.z[run.first_row(a)], run.z[run.first_row(b)]
-        z_walk = np.concatenate([slerp(za, zb, t) for t in ts]).astype(np.float32)
-        log_mel = run.space.decode(z_walk)
+        log_mel = walk_log_mels(run.space, za, zb, steps=steps, method="slerp")
         save_log_mel_strip(
             run.images / f"walk-{w}.png", list(log_mel), titles=[f"t={t:.2f}" for t in ts]
         )
@@ -517,9 +578,6 @@ def _walk_section(run: _Run, *, pairs: int, steps: int) -> tuple[list[Walk], str
 
 
 def _probe_section(run: _Run, *, probe_dims: int) -> tuple[Table | None, str, list[Any]]:
-    from keras_musiclatent.audio.features import DESCRIPTORS
-    from keras_musiclatent.errors import MissingComponentError
-
     space = run.space
     if probe_dims <= 0:
         return None, "Skipped (--probe-dims 0).", []
@@ -577,6 +635,8 @@ def build_report(
     command: str = "",
     cache_dir: str | os.PathLike | None = None,
     progress: bool | None = None,
+    train_split: str = "train",
+    extra_split: str | None = "excluded",
 ) -> dict[str, Any]:
     """Write the report of ``space`` on ``table``'s ``split`` to ``out/index.html``.
 
@@ -600,16 +660,20 @@ def build_report(
         command: the command line shown on the page.
         cache_dir: decoded-audio cache.
         progress: show a progress bar (default: when stderr is a terminal).
+        train_split: the split the PCA baseline is fitted on, whole (as ``musiclatent
+            evaluate --train-split`` does).
+        extra_split: unlabelled split(s) joined by ``+`` added to PCA's training data (as
+            ``musiclatent evaluate --extra-split``); ``None`` for none. Splits the table does
+            not have are left out; with no training clips at all, PCA is fitted on the
+            report's clips not listened to, and the page says so.
 
     Returns:
-        A JSON-ready summary (also written to ``out/report.json``); ``"index"`` is the page.
+        A JSON-ready summary (also written to ``out/report.json``); ``"index"`` is the page,
+        ``"pca_baseline"`` what PCA was fitted on and its RMSE over all report segments.
 
     Raises:
         ConfigError: bad settings. DatasetError: the split holds no readable clip.
     """
-    from keras_musiclatent._files import atomic_path, write_json
-    from keras_musiclatent.latent_space import LatentSpace
-
     if listen < 1 or steps < 3 or excerpt_seconds <= 0 or iterations < 1 or pairs < 0:
         raise ConfigError(
             "listen must be >= 1, steps >= 3, excerpt_seconds > 0, iterations >= 1, pairs >= 0"
@@ -617,7 +681,8 @@ def build_report(
     start = time.time()
     if isinstance(space, str | os.PathLike):
         space = LatentSpace.load(space)
-    bar = _Progress(sys.stderr.isatty() if progress is None else progress)
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = _Progress(show)
     try:
         bar.step("clips")
         chosen = table.split(split)
@@ -627,13 +692,9 @@ def build_report(
 
         bar.step("encode")
         model = space.model
-        z, _, _ = model.encode(seg.waves, sample=False, batch_size=32)
-        ref = log_mels(model, seg.waves)
-        frames = metrics.real_frames(
-            seg.lengths, hop_length=int(model.hop_length), frames=ref.shape[1]
-        )
-        run = _Run(space, seg, z, ref, frames, space.decode(z), Path(out), iterations, seed)
-        latent_rmse = float(metrics.spectral_rmse_db(ref, run.decoded, frames=frames).mean())
+        rec = reconstruct_segments(model, seg.waves, seg.lengths)
+        run = _Run(space, seg, rec, Path(out), iterations, seed)
+        latent_rmse = float(run.rec.rmse_db.mean())
 
         bar.step("baselines")
         n_seg = max(1, int(round(excerpt_seconds / space.segment_seconds)))
@@ -648,12 +709,30 @@ def build_report(
         }
         run.listen = _round_robin(full, listen, seed=seed)
         run.excerpt_rows = [seg.rows_of(p)[:n_seg] for p in run.listen]
-        pca = _pca(run, table, split, max_clips=max_clips, cache_dir=cache_dir)
-        usable: list[Any] = []
+        pca = _pca(
+            run,
+            table,
+            train_split=train_split,
+            extra_split=extra_split,
+            cache_dir=cache_dir,
+            progress=show,
+        )
+        pca_summary: dict[str, Any] = {"n_components": pca.k, **pca.fit}
+        if pca.exact is not None and pca.quantised is not None:
+            pca_rmse = float(metrics.spectral_rmse_db(run.ref, pca.exact, frames=run.frames).mean())
+            pca_q_rmse = float(
+                metrics.spectral_rmse_db(run.ref, pca.quantised, frames=run.frames).mean()
+            )
+            pca_summary.update(
+                {
+                    "pca_same_dims_rmse_db": pca_rmse,
+                    "pca_same_bitrate_rmse_db": pca_q_rmse,
+                    "reduction_vs_pca": 1.0 - latent_rmse / pca_rmse,
+                }
+            )
+        usable: list[Codec] = []
         codec_note = "codecs not asked for"
         if codecs:
-            from keras_musiclatent.evaluate.report.codecs import available_codecs
-
             usable, codec_note = available_codecs()
 
         bar.step("listen")
@@ -669,8 +748,15 @@ def build_report(
             "log-mel with the input, audio RMSE the log-mel of what a listener hears. kbit/s of "
             f"the .mlz stream and the codecs come from file sizes; the latent alone is "
             f"{space.bitrate:.0f} bit/s. PCA is {pca.note}. Over all {len(seg.table)} report "
-            f"clips the decoder's log-mel RMSE is {latent_rmse:.2f} dB."
+            f"clips ({len(seg)} segments) the decoder's log-mel RMSE is {latent_rmse:.2f} dB"
         )
+        if "reduction_vs_pca" in pca_summary:
+            compression_note += (
+                f", PCA's {pca_summary['pca_same_dims_rmse_db']:.2f} dB at the same dimensions "
+                f"({pca_summary['reduction_vs_pca']:.1%} lower for the latent) and "
+                f"{pca_summary['pca_same_bitrate_rmse_db']:.2f} dB at the same bitrate"
+            )
+        compression_note += "."
         if usable:
             compression_note += (
                 " Opus and MP3 run at the lowest bitrate their encoders accept, still many "
@@ -713,6 +799,7 @@ def build_report(
                 f"{len(run.listen)} clips, up to {n_seg * seg_s:g} s from the start of each; "
                 f"Griffin-Lim with {iterations} iterations",
             ),
+            ("PCA baseline", f"{pca.k} components, {pca.note}"),
             (
                 "latent bitrate",
                 f"{space.bitrate:.0f} bit/s ({space.bits_per_dim} bits per dimension)",
@@ -756,6 +843,7 @@ def build_report(
             "segments": len(seg),
             "listened": [seg.table[p].clip_id for p in run.listen],
             "latent_rmse_db": latent_rmse,
+            "pca_baseline": pca_summary,
             "compression": [dict(zip(keys, r, strict=True)) for r in compression.rows],
             "genre_accuracy": accuracy,
             "interpolation_smoothness": smooth,
