@@ -12,7 +12,10 @@ import shlex
 import sys
 from pathlib import Path
 
-__all__ = ["HELP", "configure", "run"]
+from keras_musiclatent.errors import ConfigError
+from keras_musiclatent.train.tuning.config import load_search, resolve_search
+
+__all__ = ["COMMANDS", "HELP", "configure", "run"]
 
 HELP = (
     "search hyper-parameters with keras-tuner (random, Bayesian, Hyperband); resumes an "
@@ -56,18 +59,21 @@ def _command_line(args: argparse.Namespace) -> str:
     return shlex.join(words)
 
 
+def _run_search():
+    """:func:`~keras_musiclatent.train.tuning.search.run_search`, imported on first use: it
+    loads Keras and keras-tuner, which building the parser must not."""
+    from keras_musiclatent.train.tuning.search import run_search
+
+    return run_search
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the search ``args`` describe; prints a JSON summary; returns the exit status."""
-    from keras_musiclatent.errors import ConfigError
-    from keras_musiclatent.train.tuning.config import load_search, resolve_search
-
     if args.max_trials is not None and args.max_trials < 1:
         raise ConfigError(f"--max-trials must be >= 1, got {args.max_trials}")
     search = load_search(resolve_search(args.search), max_trials=args.max_trials, seed=args.seed)
 
-    from keras_musiclatent.train.tuning.search import run_search
-
-    result = run_search(
+    result = _run_search()(
         search,
         out=args.out,
         verbose=1 if sys.stdout.isatty() else 2,
@@ -85,3 +91,6 @@ def run(args: argparse.Namespace) -> int:
     }
     print(json.dumps(summary, indent=2))
     return 0
+
+
+COMMANDS = {"tune": (HELP, configure, run)}

@@ -11,6 +11,8 @@ import keras
 import numpy as np
 
 from keras_musiclatent._files import atomic_path, save_model
+from keras_musiclatent.audio.inversion import logmel_to_audio
+from keras_musiclatent.train._optional import tensorflow
 
 __all__ = ["AtomicCheckpoint", "ReconstructionSummary"]
 
@@ -47,6 +49,9 @@ class AtomicCheckpoint(keras.callbacks.Callback):
 class ReconstructionSummary(keras.callbacks.Callback):
     """Write log-mel images and audio of a few validation reconstructions to TensorBoard.
 
+    The audio is inverted with the model's own recipe (``sample_rate``, ``n_fft``,
+    ``hop_length`` and the mel band edges of its log-mel layer). Needs TensorFlow.
+
     Args:
         logdir: TensorBoard folder (a ``reconstructions`` run is made inside).
         inputs: a validation batch as the model takes it.
@@ -70,10 +75,7 @@ class ReconstructionSummary(keras.callbacks.Callback):
         self._writer = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        import tensorflow as tf
-
-        from keras_musiclatent.audio.inversion import logmel_to_audio
-
+        tf = tensorflow()
         model = self.model
         waveform = self.inputs["audio"] if isinstance(self.inputs, dict) else self.inputs
         reference = keras.ops.convert_to_numpy(model.log_mel(waveform))
@@ -85,12 +87,14 @@ class ReconstructionSummary(keras.callbacks.Callback):
         pair = np.concatenate([reference, decoded], axis=2)  # input | reconstruction, side by side
         image = np.clip((pair - lo) / (hi - lo), 0.0, 1.0)
         image = np.flip(np.swapaxes(image, 1, 2), axis=1)[..., None]  # low mels at the bottom
-        sample_rate = int(getattr(model, "sample_rate", 22050))
+        sample_rate = int(model.sample_rate)
         audio = logmel_to_audio(
             decoded,
             sample_rate=sample_rate,
-            n_fft=int(getattr(model, "n_fft", 2048)),
-            hop_length=int(getattr(model, "hop_length", 512)),
+            n_fft=int(model.n_fft),
+            hop_length=int(model.hop_length),
+            fmin=float(model.log_mel_layer.fmin),
+            fmax=model.log_mel_layer.fmax,
             n_iter=self.iterations,
         )
         peak = np.abs(audio).max(axis=1, keepdims=True) + 1e-9

@@ -16,7 +16,6 @@ last completed epoch; the epochs it had finished are not trained again.
 
 from __future__ import annotations
 
-import copy
 import csv
 import json
 import os
@@ -27,194 +26,46 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 
+from keras_musiclatent import models
 from keras_musiclatent._files import write_json
 from keras_musiclatent.errors import ConfigError
+from keras_musiclatent.train._optional import has_tensorflow
+from keras_musiclatent.train.callbacks import AtomicCheckpoint, ReconstructionSummary
+from keras_musiclatent.train.config import DEFAULT_CONFIG, DISTRIBUTE_BACKENDS, load_config
+from keras_musiclatent.train.datasets import (
+    ADAPT_BATCHES,
+    adapt_batches,
+    segment_datasets,
+    tables,
+)
+from keras_musiclatent.train.distribute import distribution, fit_for_mirrored, worker_out
 
-__all__ = ["DEFAULT_CONFIG", "TrainResult", "build_model", "load_config", "tables", "train"]
-
-#: Every key a config may set, with its default. A config file overrides what it names.
-DEFAULT_CONFIG: dict[str, Any] = {
-    "data": {
-        "dataset": "gtzan",  # "gtzan" | "fma" | "folder"
-        "root": None,  # dataset folder (required)
-        "split_file": None,  # GTZAN: a clip,genre,split CSV (default: split.csv in root)
-        "train_split": "train",
-        "valid_split": "valid",
-        # Unlabelled extra splits added to training (e.g. GTZAN's "excluded" clips help the
-        # unsupervised model and never touch the validation set).
-        "extra_train_splits": [],
-        "split_seed": None,  # a seeded stratified random split instead of the split file
-        "cache_dir": None,  # decoded-audio cache: epochs after the first skip decoding
-        "max_clips": None,  # cap per split, for quick experiments
-        "segment_seconds": 3.0,
-        "sample_rate": 22050,
-    },
-    "model": {"class": "MusicVAE"},  # the rest are keyword arguments of that class
-    "optimizer": {"learning_rate": 1e-3, "clipnorm": 1.0},
-    "training": {
-        "epochs": 30,
-        "batch_size": 32,
-        "early_stopping_patience": 8,
-        "monitor": "val_spectral_rmse_db",
-        "reconstruction_examples": 3,  # written to TensorBoard each epoch
-        # Start linear_path models at the PCA solution of the training segments.
-        "pca_init": False,
-        "seed": 0,
-        # null | "mirrored" (TensorFlow, every local GPU) | "data_parallel" (JAX, every
-        # local device)
-        "distribute": None,
-    },
-}
-
-#: ``training.distribute`` options, by the Keras backend they run on.
-DISTRIBUTE_BACKENDS: dict[str, str] = {
-    "mirrored": "tensorflow",
-    # Several machines (or processes): tf.distribute.MultiWorkerMirroredStrategy over the
-    # cluster in TF_CONFIG.
-    "multi_worker": "tensorflow",
-    "data_parallel": "jax",
-}
+__all__ = [
+    "ADAPT_BATCHES",
+    "DEFAULT_CONFIG",
+    "DISTRIBUTE_BACKENDS",
+    "TrainResult",
+    "build_model",
+    "load_config",
+    "tables",
+    "train",
+    "worker_out",
+]
 
 
-#: Batches of training audio that set the per-band normalisation before training.
-ADAPT_BATCHES = 24
-
-
-def _merge(base: dict[str, Any], override: Mapping[str, Any], where: str = "") -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if key not in base and where != "model":
-            raise ConfigError(f"unknown config key {where + '.' if where else ''}{key}")
-        if isinstance(value, Mapping) and isinstance(base.get(key), dict) and key != "model":
-            out[key] = _merge(base[key], value, key)
-        elif key == "model" and isinstance(value, Mapping):
-            out[key] = dict(value)
-        else:
-            out[key] = value
-    return out
-
-
-def load_config(source: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
-    """Read a JSON or YAML training config and fill in the defaults.
-
-    Args:
-        source: a ``.json``/``.yaml``/``.yml`` path or a mapping.
-
-    Returns:
-        The complete config (see :data:`DEFAULT_CONFIG`).
+def build_model(model_config: Mapping[str, Any]) -> keras.Model:
+    """Instantiate ``model_config["class"]`` with the remaining keys as keyword arguments.
 
     Raises:
-        ConfigError: unreadable file, unknown keys, or invalid values.
+        ConfigError: an unknown class, or arguments it does not take.
+
+    Example:
+        >>> build_model({"class": "MusicVAE", "latent_dim": 8}).latent_dim  # doctest: +SKIP
+        8
     """
-    if isinstance(source, Mapping):
-        raw: Any = source
-        name = "config"
-    else:
-        path = Path(source)
-        name = str(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: no such config file")
-        text = path.read_text()
-        try:
-            if path.suffix.lower() in (".yaml", ".yml"):
-                import yaml
-
-                raw = yaml.safe_load(text)
-            else:
-                raw = json.loads(text)
-        except Exception as exc:
-            raise ConfigError(f"{path}: cannot parse ({exc})") from None
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{name}: expected a mapping at the top level")
-    config = _merge(DEFAULT_CONFIG, raw)
-    data, training = config["data"], config["training"]
-    if data["dataset"] not in ("gtzan", "fma", "folder"):
-        raise ConfigError(f"{name}: data.dataset must be gtzan, fma or folder")
-    if not data["root"]:
-        raise ConfigError(f"{name}: data.root is required")
-    if int(training["epochs"]) < 1 or int(training["batch_size"]) < 1:
-        raise ConfigError(f"{name}: training.epochs and training.batch_size must be >= 1")
-    if "class" not in config["model"]:
-        raise ConfigError(f"{name}: model.class is required (MusicVAE or MusicAutoencoder)")
-    distribute = training["distribute"]
-    if distribute is not None and distribute not in DISTRIBUTE_BACKENDS:
-        raise ConfigError(
-            f"{name}: training.distribute must be null, "
-            + ", ".join(repr(k) for k in DISTRIBUTE_BACKENDS)
-            + f"; got {distribute!r}"
-        )
-    return config
-
-
-def _distribution(distribute: str | None) -> tuple[Any, Any]:
-    """Set up ``training.distribute`` for the current Keras backend.
-
-    Returns:
-        ``(scope, reset)``: the context to build and train in, and a callable that undoes a
-        global setting (or ``None``).
-
-    Raises:
-        ConfigError: an option of another backend.
-    """
-    import contextlib
-
-    import keras
-
-    if distribute is None:
-        return contextlib.nullcontext(), None
-    backend = keras.backend.backend()
-    wanted = DISTRIBUTE_BACKENDS[distribute]
-    if backend != wanted:
-        raise ConfigError(
-            f"training.distribute={distribute!r} needs the {wanted} backend, but Keras runs on "
-            f"{backend}; set KERAS_BACKEND={wanted} or choose "
-            + " / ".join(
-                [repr(k) for k, v in DISTRIBUTE_BACKENDS.items() if v == backend] + ["null"]
-            )
-        )
-    if distribute == "data_parallel":
-        previous = keras.distribution.distribution()
-        keras.distribution.set_distribution(keras.distribution.DataParallel())
-        return contextlib.nullcontext(), lambda: keras.distribution.set_distribution(previous)
-    import tensorflow as tf
-
-    if distribute == "multi_worker":
-        if not os.environ.get("TF_CONFIG"):
-            raise ConfigError(
-                "training.distribute='multi_worker' needs TF_CONFIG (the cluster and this "
-                "worker's task) in the environment of every worker"
-            )
-        return tf.distribute.MultiWorkerMirroredStrategy().scope(), None
-    return tf.distribute.MirroredStrategy().scope(), None
-
-
-def worker_out(out: Path) -> Path:
-    """Where this worker writes: ``out`` for the chief (or no cluster), else a sibling.
-
-    Under ``TF_CONFIG`` the chief is the ``chief`` task, or worker 0 when there is none; every
-    other worker keeps its own checkpoints in ``<out>.<type>-<index>``.
-    """
-    raw = os.environ.get("TF_CONFIG")
-    if not raw:
-        return out
-    try:
-        tf_config = json.loads(raw)
-        task = tf_config["task"]
-        kind, index = str(task["type"]), int(task["index"])
-    except (ValueError, KeyError, TypeError):
-        raise ConfigError("TF_CONFIG is not JSON with a task type and index") from None
-    has_chief = "chief" in tf_config.get("cluster", {})
-    if kind == "chief" or (kind == "worker" and index == 0 and not has_chief):
-        return out
-    return out.with_name(f"{out.name}.{kind}-{index}")
-
-
-def build_model(model_config: Mapping[str, Any]):
-    """Instantiate ``model_config["class"]`` with the remaining keys as keyword arguments."""
-    from keras_musiclatent import models
-
     kwargs = dict(model_config)
     name = kwargs.pop("class")
     cls = getattr(models, name, None)
@@ -224,39 +75,6 @@ def build_model(model_config: Mapping[str, Any]):
         return cls(**kwargs)
     except TypeError as exc:
         raise ConfigError(f"model {name}: {exc}") from None
-
-
-def tables(config: dict[str, Any]):
-    """``(train, valid)`` clip tables a (loaded) config names, thinned to ``data.max_clips``."""
-    from keras_musiclatent import data as data_mod
-
-    d = config["data"]
-    root = Path(d["root"]).expanduser()
-    if d["dataset"] == "gtzan":
-        table = data_mod.load_gtzan(root, split_file=d["split_file"], split_seed=d["split_seed"])
-    elif d["dataset"] == "fma":
-        table = data_mod.load_fma(root)
-    else:
-        seed = 0 if d["split_seed"] is None else d["split_seed"]
-        table = data_mod.load_folder(root, split_seed=seed)
-    train_splits = {d["train_split"], *d["extra_train_splits"]}
-    train = table.filter(lambda clip: clip.split in train_splits)
-    valid = table.split(d["valid_split"])
-    if d["max_clips"]:
-        # Evenly spaced clips of a table sorted by genre keep every genre, in proportion.
-        def thin(t):
-            if len(t) <= int(d["max_clips"]):
-                return t
-            picks = np.unique(np.linspace(0, len(t) - 1, int(d["max_clips"])).round().astype(int))
-            keep = {t[int(i)].clip_id for i in picks}
-            return t.filter(lambda clip: clip.clip_id in keep)
-
-        train, valid = thin(train), thin(valid)
-    if len(train) == 0:
-        raise ConfigError(f"split {d['train_split']!r} of {root} holds no clips")
-    if len(valid) == 0:
-        raise ConfigError(f"split {d['valid_split']!r} of {root} holds no clips")
-    return train, valid
 
 
 def _claim_run_folder(out: Path, config: dict[str, Any], *, resume: bool) -> None:
@@ -340,7 +158,7 @@ def train(
     config = load_config(config)
     if seed is not None:
         config["training"]["seed"] = int(seed)
-    scope, reset = _distribution(config["training"]["distribute"])
+    scope, reset = distribution(config["training"]["distribute"])
     out = Path(out)
     if config["training"]["distribute"] == "multi_worker":
         out = worker_out(out)
@@ -353,10 +171,6 @@ def train(
 
 
 def _train(config: dict[str, Any], *, out: Path, resume: bool, verbose: int | str) -> TrainResult:
-    import keras
-
-    from keras_musiclatent.train.callbacks import AtomicCheckpoint
-
     if (Path(out) / "config.json").exists() and not resume:
         raise ConfigError(
             f"{out} already holds a run; pass --resume to continue it or choose another --out"
@@ -364,18 +178,8 @@ def _train(config: dict[str, Any], *, out: Path, resume: bool, verbose: int | st
     training = config["training"]
     d = config["data"]
     keras.utils.set_random_seed(int(training["seed"]))
-    from keras_musiclatent.data import SegmentDataset
-
     train_table, valid_table = tables(config)
-    common = {
-        "batch_size": int(training["batch_size"]),
-        "sample_rate": int(d["sample_rate"]),
-        "segment_seconds": float(d["segment_seconds"]),
-        "cache_dir": d["cache_dir"],
-        "include_labels": False,
-    }
-    train_ds = SegmentDataset(train_table, shuffle=True, seed=int(training["seed"]), **common)
-    valid_ds = SegmentDataset(valid_table, shuffle=False, **common)
+    train_ds, valid_ds = segment_datasets(config, (train_table, valid_table))
 
     model_config = dict(config["model"])
     model_config.setdefault("sample_rate", int(d["sample_rate"]))
@@ -385,11 +189,9 @@ def _train(config: dict[str, Any], *, out: Path, resume: bool, verbose: int | st
     if not (Path(out) / "backup" / "latest.weights.h5").exists():
         # Band statistics from a shuffled sample of batches; a resumed run restores them
         # with the weights.
-        model.adapt(train_ds[i] for i in range(min(len(train_ds), ADAPT_BATCHES)))
+        model.adapt(adapt_batches(train_ds))
         if training["pca_init"]:
-            from keras_musiclatent.models import initialize_from_pca
-
-            initialize_from_pca(
+            models.initialize_from_pca(
                 model, (train_ds[i] for i in range(len(train_ds))), seed=int(training["seed"])
             )
     model(first)  # BackupAndRestore needs a built model
@@ -398,7 +200,7 @@ def _train(config: dict[str, Any], *, out: Path, resume: bool, verbose: int | st
     out = Path(out)
     model.compile(optimizer=keras.optimizers.Adam(**config["optimizer"]))
     if training["distribute"] in ("mirrored", "multi_worker"):
-        _fit_for_mirrored(model, multi_worker=training["distribute"] == "multi_worker")
+        fit_for_mirrored(model, multi_worker=training["distribute"] == "multi_worker")
 
     monitor = training["monitor"]
     callbacks: list[Any] = [
@@ -449,49 +251,9 @@ def _train(config: dict[str, Any], *, out: Path, resume: bool, verbose: int | st
     return TrainResult(out, len(history), history, best, seconds)
 
 
-def _fit_for_mirrored(model, *, multi_worker: bool = False) -> None:
-    """Adapt a compiled model to ``fit`` under ``tf.distribute.MirroredStrategy``.
-
-    Keras sums the replicas' gradients and expects ``compute_loss`` to return each replica's
-    share (the built-in one divides by the replica count); a model's own ``compute_loss``
-    returns the batch mean, so it is divided here. And Keras first reduces a whole input batch
-    across replicas to build the model symbolically, which fails for dict inputs; the model is
-    built already and has no compiled loss or metrics, so building the optimizer is all that
-    step would do.
-    """
-    import tensorflow as tf
-
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    compute_loss = model.compute_loss
-
-    def per_replica_loss(*args: Any, **kwargs: Any):
-        return compute_loss(*args, **kwargs) / replicas
-
-    model.compute_loss = per_replica_loss
-    model.optimizer.build(model.trainable_variables)
-    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
-    if multi_worker:
-        # Keras reduces each log across workers with reduce(MEAN, axis=0), which fails for
-        # the scalars a train step returns ("Invalid reduction dimension 0 for input with 0
-        # dimensions"); one-element vectors reduce to the same mean.
-        for name in ("train_step", "test_step"):
-            step = getattr(model, name)
-
-            def as_vectors(data, _step=step):
-                return {k: tf.reshape(v, [1]) for k, v in _step(data).items()}
-
-            setattr(model, name, as_vectors)
-
-
 def _tensorboard_callbacks(logdir: Path, valid_ds, training: Mapping[str, Any]) -> list[Any]:
-    try:
-        import tensorflow  # noqa: F401  - TensorBoard summaries need it
-    except ImportError:
+    if not has_tensorflow():  # TensorBoard summaries are written with TensorFlow
         return []
-    import keras
-
-    from keras_musiclatent.train.callbacks import ReconstructionSummary
-
     callbacks: list[Any] = [keras.callbacks.TensorBoard(str(logdir), write_graph=False)]
     n = int(training["reconstruction_examples"])
     if n > 0:

@@ -12,7 +12,14 @@ import platform
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
+
+from keras_musiclatent import __version__
+from keras_musiclatent.data import segments_array
+from keras_musiclatent.genre_head import LatentStats
+from keras_musiclatent.latent_space import LatentSpace
+from keras_musiclatent.presets.files import load_model_files
 
 __all__ = ["package_model"]
 
@@ -48,13 +55,6 @@ def package_model(
     Returns:
         The folder.
     """
-    import keras
-
-    from keras_musiclatent import __version__
-    from keras_musiclatent.data import segments_array
-    from keras_musiclatent.latent_space import LatentSpace
-    from keras_musiclatent.presets.files import load_model_files
-
     loaded = load_model_files(model_path)
     space = LatentSpace(loaded.model, name=name, weights_sha256=loaded.weights_sha256)
     model = loaded.model
@@ -72,8 +72,6 @@ def package_model(
         extra, _, _, _ = segments_array(unlabelled_table, **kwargs)
         z_extra, _, _ = model.encode(extra, sample=False)
         z_stats = np.concatenate([z_train, z_extra])
-    from keras_musiclatent.genre_head import LatentStats
-
     space.latent_stats = LatentStats.fit(z_stats)
     space.fit_genre_head(z_train, labels, seed=seed)
     metadata = {

@@ -7,7 +7,7 @@
 - :mod:`.tuners`: random, Bayesian and Hyperband tuners that time and log their trials
 - :mod:`.search`: ``run_search``: resumable, chief/worker-distributable searches
 - :mod:`.results`: trials tables, ``best.json``, ``summary.json``
-- :mod:`.command`: ``musiclatent tune``
+- ``musiclatent tune`` lives in :mod:`keras_musiclatent.cli.tune`
 
 Importing this package loads neither Keras nor keras-tuner; the names below load their module
 on first use.

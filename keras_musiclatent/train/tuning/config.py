@@ -1,7 +1,7 @@
 """Search definitions: a training config plus a ``search`` section (tuner, objective, space).
 
 A search file is a training config (``data``, ``model``, ``optimizer``, ``training``; see
-:data:`keras_musiclatent.train.loop.DEFAULT_CONFIG`) with one more section::
+:data:`keras_musiclatent.train.config.DEFAULT_CONFIG`) with one more section::
 
     search:
       tuner: bayesian               # random | bayesian | hyperband
@@ -28,7 +28,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from keras_musiclatent.errors import ConfigError
+from keras_musiclatent.train.config import load_config
 from keras_musiclatent.train.tuning.space import Param, parse_space
 
 __all__ = [
@@ -151,8 +154,6 @@ def _read(path: Path) -> Any:
     text = path.read_text()
     try:
         if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
             return yaml.safe_load(text)
         return json.loads(text)
     except Exception as exc:
@@ -192,8 +193,6 @@ def load_search(
         >>> s.tuner, s.objective.name
         ('bayesian', 'val_spectral_rmse_db')
     """
-    from keras_musiclatent.train.loop import load_config
-
     if isinstance(source, Mapping):
         raw, where, stem = dict(source), "search", "search"
     else:

@@ -1,7 +1,7 @@
 """keras-tuner HyperModels over the latent models: a space of choices → a model → a fit.
 
 Each hyper-parameter of a space sets one thing of a training config (see
-:data:`keras_musiclatent.train.loop.DEFAULT_CONFIG`):
+:data:`keras_musiclatent.train.config.DEFAULT_CONFIG`):
 
 - ``learning_rate``, ``clipnorm``, ``weight_decay`` → ``optimizer``
 - ``segment_seconds`` → ``data`` (the model follows the data)
@@ -26,8 +26,11 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
+from keras_musiclatent import models
 from keras_musiclatent.errors import ConfigError
-from keras_musiclatent.train.loop import ADAPT_BATCHES, build_model, load_config
+from keras_musiclatent.train.config import load_config
+from keras_musiclatent.train.datasets import adapt_batches, segment_datasets, tables
+from keras_musiclatent.train.loop import build_model
 from keras_musiclatent.train.tuning.config import Objective
 from keras_musiclatent.train.tuning.space import DEFAULT_SPACE, Param, parse_space
 
@@ -119,8 +122,6 @@ def default_space(model_class: str = "MusicVAE") -> dict[str, Any]:
 
 
 def _model_arguments(class_name: str) -> set[str]:
-    from keras_musiclatent import models
-
     cls = getattr(models, class_name, None)
     if cls is None:
         raise ConfigError(f"unknown model class {class_name!r}")
@@ -171,7 +172,7 @@ class LatentHyperModel(kt.HyperModel):
 
     Args:
         base_config: the training config every trial starts from (a mapping or a file;
-            see :data:`keras_musiclatent.train.loop.DEFAULT_CONFIG`).
+            see :data:`keras_musiclatent.train.config.DEFAULT_CONFIG`).
         space: ``name -> spec`` (:mod:`keras_musiclatent.train.tuning.space`) or parsed entries;
             ``None``: :func:`default_space` of the config's model class.
         objective: what the trials are judged by (default: ``val_spectral_rmse_db``, min).
@@ -294,7 +295,7 @@ class LatentHyperModel(kt.HyperModel):
         if "tuner/trial_id" not in hp.values:
             # Hyperband's later rounds continue a trained model, whose band statistics came
             # with its weights; a fresh model learns them from a sample of training batches.
-            model.adapt(train_ds[i] for i in range(min(len(train_ds), ADAPT_BATCHES)))
+            model.adapt(adapt_batches(train_ds))
         mode = self.objective.direction
         own = [
             TrialLogs(self.objective),
@@ -317,23 +318,9 @@ class LatentHyperModel(kt.HyperModel):
         )
 
     def _datasets(self, config: Mapping[str, Any]) -> tuple[Any, Any]:
-        from keras_musiclatent.data import SegmentDataset
-        from keras_musiclatent.train.loop import tables
-
         if self._tables is None:
             self._tables = tables(config)  # the clips never vary between trials
-        d, training = config["data"], config["training"]
-        common = {
-            "batch_size": int(training["batch_size"]),
-            "sample_rate": int(d["sample_rate"]),
-            "segment_seconds": float(d["segment_seconds"]),
-            "cache_dir": d["cache_dir"],
-            "include_labels": False,
-        }
-        seed = int(training["seed"])
-        train_ds = SegmentDataset(self._tables[0], shuffle=True, seed=seed, **common)
-        valid_ds = SegmentDataset(self._tables[1], shuffle=False, **common)
-        return train_ds, valid_ds
+        return segment_datasets(config, self._tables)
 
 
 class MusicVAEHyperModel(LatentHyperModel):

@@ -31,10 +31,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import keras
+import keras_tuner as kt
+
 from keras_musiclatent._files import write_json
 from keras_musiclatent.errors import ConfigError
 from keras_musiclatent.train.tuning.config import SearchConfig, load_search
+from keras_musiclatent.train.tuning.hypermodels import LatentHyperModel
 from keras_musiclatent.train.tuning.results import write_results
+from keras_musiclatent.train.tuning.tuners import EXECUTIONS_FILE, make_tuner
 
 __all__ = ["SearchResult", "distributed_role", "read_executions", "run_search", "trial_records"]
 
@@ -158,12 +163,6 @@ def run_search(
         >>> run_search("tuning/searches/gtzan-vae.yaml", out="runs/tune/gtzan-vae",
         ...            max_trials=12)  # doctest: +SKIP
     """
-    import keras
-    import keras_tuner as kt
-
-    from keras_musiclatent.train.tuning.hypermodels import LatentHyperModel
-    from keras_musiclatent.train.tuning.tuners import make_tuner
-
     if not isinstance(search, SearchConfig):
         search = load_search(search, max_trials=max_trials, seed=seed)
     elif max_trials is not None or seed is not None:
@@ -239,8 +238,6 @@ def read_executions(out: str | os.PathLike) -> list[dict[str, Any]]:
         >>> {r["trial_id"] for r in read_executions("runs/tune/gtzan-vae")}  # doctest: +SKIP
         {'00', '01', '02'}
     """
-    from keras_musiclatent.train.tuning.tuners import EXECUTIONS_FILE
-
     path = Path(out) / PROJECT / EXECUTIONS_FILE
     if not path.is_file():
         return []
