@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from keras_musiclatent._files import write_npz
 from keras_musiclatent.errors import ConfigError, CorruptModelError, LatentShapeError
 
 __all__ = ["GenreHead", "LatentStats"]
@@ -42,7 +43,6 @@ class LatentStats:
         )
 
     def save(self, path: str | os.PathLike) -> None:
-        from keras_musiclatent._files import write_npz
 
         write_npz(path, mean=self.mean, std=self.std, count=np.array(self.count))
 
@@ -129,7 +129,6 @@ class GenreHead:
         return p / p.sum(axis=1, keepdims=True)
 
     def save(self, path: str | os.PathLike) -> None:
-        from keras_musiclatent._files import write_npz
 
         write_npz(
             path,

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from keras_musiclatent import analysis, codec
 from keras_musiclatent import audio as audio_io
+from keras_musiclatent.analysis import DimensionReport, Probe
+from keras_musiclatent.audio.inversion import logmel_to_audio
 from keras_musiclatent.errors import (
     CompressedStreamError,
     ConfigError,
@@ -24,6 +26,9 @@ from keras_musiclatent.errors import (
     MissingComponentError,
 )
 from keras_musiclatent.genre_head import GenreHead, LatentStats
+from keras_musiclatent.latent_types import Decoded, Encoding
+from keras_musiclatent.presets import registry as zoo
+from keras_musiclatent.presets.files import load_model_files, save_model_files
 
 __all__ = ["Decoded", "DimensionReport", "Encoding", "LatentSpace", "Probe", "slerp"]
 
@@ -31,109 +36,6 @@ AudioSource = str | os.PathLike | np.ndarray
 
 # Segments encoded per forward pass; also bounds the memory of a long file's encoding.
 _BATCH = 32
-
-
-@dataclass(frozen=True)
-class Encoding:
-    """Latents of one clip, one row per 3-s segment (EVALUATION.md segmentation).
-
-    Attributes:
-        mean: ``(segments, latent_dim)`` posterior means (the autoencoder's codes).
-        log_var: ``(segments, latent_dim)`` posterior log-variances (zeros for the autoencoder).
-        z: ``(segments, latent_dim)`` a posterior sample (``mean`` unless sampling was asked).
-        lengths: ``(segments,)`` real samples in each segment.
-        num_samples: samples of the clip at ``sample_rate``.
-        sample_rate: Hz.
-    """
-
-    mean: np.ndarray
-    log_var: np.ndarray
-    z: np.ndarray
-    lengths: np.ndarray
-    num_samples: int
-    sample_rate: int
-
-    @property
-    def segments(self) -> int:
-        return int(self.mean.shape[0])
-
-    @property
-    def clip_mean(self) -> np.ndarray:
-        """``(latent_dim,)`` mean latent of the clip."""
-        return self.mean.mean(axis=0)
-
-
-@dataclass
-class Decoded:
-    """Latents with their decoded log-mel and, when asked, audio.
-
-    Attributes:
-        z: ``(segments, latent_dim)``.
-        log_mel: ``(segments, frames, n_mels)`` dB.
-        audio: ``(samples,)`` float32 (segments joined), or ``None``.
-    """
-
-    z: np.ndarray
-    log_mel: np.ndarray
-    audio: np.ndarray | None = None
-
-
-@dataclass
-class Probe:
-    """One dimension swept on one segment, and what the audio descriptors did.
-
-    Attributes:
-        dim: the dimension.
-        values: ``(k,)`` values the dimension took.
-        sds: ``(k,)`` the same in training standard deviations from the training mean.
-        decoded: the ``k`` decodes (``z`` ``(k, d)``, ``log_mel`` ``(k, frames, mels)``, audio
-            ``(k * samples,)`` the sweep played in order).
-        descriptors: ``{name: (k,) values}`` of each decode's audio.
-        effects: ``{name: correlation with the swept value}``, strongest first.
-    """
-
-    dim: int
-    values: np.ndarray
-    sds: np.ndarray
-    decoded: Decoded
-    descriptors: dict[str, np.ndarray]
-    effects: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def top_descriptor(self) -> str:
-        return next(iter(self.effects))
-
-    def summary(self) -> str:
-        """One sentence saying what the dimension does."""
-        from keras_musiclatent.audio.features import DESCRIPTORS
-
-        name = self.top_descriptor
-        r = self.effects[name]
-        lo, hi = self.descriptors[name][0], self.descriptors[name][-1]
-        direction = "raises" if r > 0 else "lowers"
-        return (
-            f"dimension {self.dim}: pushing it up {direction} {name} ({DESCRIPTORS[name]}), "
-            f"r = {r:+.2f}, {lo:.4g} → {hi:.4g} across the sweep"
-        )
-
-
-@dataclass(frozen=True)
-class DimensionReport:
-    """What one latent dimension does (see :meth:`LatentSpace.explain_dimensions`).
-
-    Attributes:
-        dim: the dimension.
-        change_db: mean absolute log-mel change (dB) between the sweep's ends.
-        descriptor: the descriptor it moves most.
-        correlation: within-segment correlation of that descriptor with the swept value.
-        correlations: every descriptor's correlation.
-    """
-
-    dim: int
-    change_db: float
-    descriptor: str
-    correlation: float
-    correlations: dict[str, float]
 
 
 def slerp(p0: np.ndarray, p1: np.ndarray, t: float) -> np.ndarray:
@@ -160,13 +62,6 @@ def _peak_normalised(y: np.ndarray) -> np.ndarray:
     """``y`` scaled down to a peak of 1 when it exceeds it (inversion can overshoot)."""
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     return y / peak if peak > 1.0 else y
-
-
-def _correlation(x: np.ndarray, y: np.ndarray) -> float:
-    x = x - x.mean()
-    y = y - y.mean()
-    denom = np.sqrt((x * x).sum() * (y * y).sum())
-    return float((x * y).sum() / denom) if denom > 0 else 0.0
 
 
 class LatentSpace:
@@ -220,9 +115,6 @@ class LatentSpace:
             UnknownModelError: not a zoo name and not an existing path (lists the zoo).
             CorruptModelError: a file fails its sha256 or does not parse.
         """
-        from keras_musiclatent.presets import registry as zoo
-        from keras_musiclatent.presets.files import load_model_files
-
         text = os.fspath(name_or_path)
         path = Path(text)
         if path.exists():
@@ -246,8 +138,6 @@ class LatentSpace:
         self, out: str | os.PathLike, *, metadata: dict[str, Any] | None = None, overwrite=False
     ) -> Path:
         """Write a packaged model folder (config, weights, statistics, genre head, metadata)."""
-        from keras_musiclatent.presets.files import save_model_files
-
         meta = {**self.metadata, **(metadata or {}), "name": self.name}
         return save_model_files(
             out,
@@ -306,10 +196,16 @@ class LatentSpace:
 
     # --- audio in -------------------------------------------------------------------------
 
-    def _segment_batches(
-        self, source: AudioSource, sr: int | None
+    def segment_windows(
+        self, source: AudioSource, *, sr: int | None = None
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Windows ``(<=_BATCH, samples)`` and real lengths, read with bounded memory."""
+        """Windows ``(<=32, samples)`` and their real lengths ``(<=32,)`` of a clip, by the
+        window rule of :mod:`keras_musiclatent.audio.windows`, read with bounded memory.
+
+        Example:
+            >>> for windows, lengths in space.segment_windows("song.wav"):  # doctest: +SKIP
+            ...     print(windows.shape)
+        """
         if isinstance(source, np.ndarray):
             y = audio_io.prepare(source, sr=sr or self.sample_rate, target_sr=self.sample_rate)
             windows, lengths = audio_io.segment(y, self.sample_rate, self.segment_seconds)
@@ -353,7 +249,7 @@ class LatentSpace:
             AudioError (and subclasses): unreadable or invalid audio.
         """
         means, log_vars, zs, lengths = [], [], [], []
-        for windows, lens in self._segment_batches(audio_or_path, sr):
+        for windows, lens in self.segment_windows(audio_or_path, sr=sr):
             m, lv, z = self.model.encode(windows, sample=sample, batch_size=_BATCH)
             means.append(m)
             log_vars.append(lv)
@@ -373,7 +269,7 @@ class LatentSpace:
 
     def log_mel(self, audio_or_path: AudioSource, *, sr: int | None = None) -> np.ndarray:
         """The model's input log-mel dB ``(segments, frames, n_mels)`` of a clip."""
-        parts = [self.model.log_mel(w) for w, _ in self._segment_batches(audio_or_path, sr)]
+        parts = [self.model.log_mel(w) for w, _ in self.segment_windows(audio_or_path, sr=sr)]
         return np.concatenate(parts)
 
     # --- latents out ----------------------------------------------------------------------
@@ -435,8 +331,6 @@ class LatentSpace:
 
     def _invert(self, db: np.ndarray, *, n_iter: int, seed: int) -> np.ndarray:
         """``(segments, frames, mels)`` dB → ``(segments, samples)`` raw waveforms."""
-        from keras_musiclatent.audio.inversion import logmel_to_audio
-
         if db.ndim != 3 or db.shape[-1] != self.model.n_mels:
             raise LatentShapeError(
                 f"expected log-mels (segments, frames, {self.model.n_mels}), got {db.shape}"
@@ -491,7 +385,13 @@ class LatentSpace:
 
     # --- interpolation ----------------------------------------------------------------------
 
-    def _latents_of(self, x: Any) -> np.ndarray:
+    def latents(self, x: Any) -> np.ndarray:
+        """Latent means ``(segments, latent_dim)`` of a path, waveform, :class:`Encoding` or
+        latents (a float array whose last axis is ``latent_dim``, returned as is).
+
+        Example:
+            >>> z = space.latents("song.wav")  # doctest: +SKIP
+        """
         if isinstance(x, Encoding):
             return x.mean
         if isinstance(x, str | os.PathLike):
@@ -529,7 +429,7 @@ class LatentSpace:
             raise ConfigError(f"steps must be at least 2, got {steps}")
         if method not in ("slerp", "lerp"):
             raise ConfigError(f"method must be 'slerp' or 'lerp', got {method!r}")
-        za, zb = self._latents_of(a), self._latents_of(b)
+        za, zb = self.latents(a), self.latents(b)
         k = min(len(za), len(zb))
         za, zb = za[:k], zb[:k]
         ts = np.linspace(0.0, 1.0, steps)
@@ -545,15 +445,13 @@ class LatentSpace:
 
     # --- probing ------------------------------------------------------------------------------
 
-    def _check_dim(self, dim: int) -> int:
-        if not isinstance(dim, int | np.integer) or not 0 <= int(dim) < self.latent_dim:
-            raise LatentShapeError(
-                f"dimension {dim!r} is out of range: this latent space has {self.latent_dim} "
-                f"dimensions (0..{self.latent_dim - 1})"
-            )
-        return int(dim)
+    def latent_statistics(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean, std)``, each ``(latent_dim,)``: of the training latents when the model
+        ships them, else the VAE prior's (0, 1).
 
-    def _stats(self) -> tuple[np.ndarray, np.ndarray]:
+        Raises:
+            MissingComponentError: an autoencoder without latent statistics.
+        """
         if self.latent_stats is not None:
             return self.latent_stats.mean, self.latent_stats.std
         if self.is_variational:
@@ -563,191 +461,25 @@ class LatentSpace:
             "(package the model with `musiclatent package`)"
         )
 
-    def probe(
-        self,
-        audio_or_path: Any,
-        dim: int,
-        *,
-        values: Sequence[float] | None = None,
-        segment: int = 0,
-        n_iter: int = 16,
-    ) -> Probe:
-        """Decode one segment with dimension ``dim`` swept, and measure the audio descriptors.
+    # --- what the dimensions do (keras_musiclatent.analysis) ----------------------------------
 
-        Args:
-            audio_or_path: the clip (path, waveform, :class:`Encoding` or latents).
-            dim: the dimension to sweep.
-            values: absolute values for the dimension (default: -3..+3 training standard
-                deviations around the training mean, 7 steps).
-            segment: which segment of the clip.
-            n_iter: Griffin-Lim iterations of the sweep's audio.
-
-        Returns:
-            :class:`Probe`; ``probe.summary()`` says it in one sentence.
-        """
-        from keras_musiclatent.audio.features import describe_batch
-
-        dim = self._check_dim(dim)
-        z0 = self._latents_of(audio_or_path)
-        if not 0 <= segment < len(z0):
-            raise LatentShapeError(f"segment {segment} out of range (clip has {len(z0)})")
-        mean, std = self._stats()
-        if values is None:
-            sds = np.linspace(-3.0, 3.0, 7)
-            vals = mean[dim] + sds * std[dim]
-        else:
-            vals = np.asarray(values, np.float64).ravel()
-            if vals.size < 2 or not np.isfinite(vals).all():
-                raise ConfigError("values must hold at least two finite numbers")
-            sds = (vals - mean[dim]) / std[dim]
-        z = np.repeat(z0[segment : segment + 1], len(vals), axis=0).astype(np.float32)
-        z[:, dim] = vals
-        log_mel = self.decode(z)
-        waves = self.to_audio(log_mel, n_iter=n_iter).reshape(len(vals), -1)
-        descriptors = describe_batch(waves, sample_rate=self.sample_rate)
-        effects = {k: _correlation(vals, v) for k, v in descriptors.items()}
-        effects = dict(sorted(effects.items(), key=lambda kv: -abs(kv[1])))
-        return Probe(
-            dim=dim,
-            values=vals,
-            sds=np.asarray(sds),
-            decoded=Decoded(z, log_mel, waves.reshape(-1)),
-            descriptors=descriptors,
-            effects=effects,
-        )
+    def probe(self, audio_or_path: Any, dim: int, **options: Any) -> analysis.Probe:
+        """Sweep dimension ``dim`` on one segment; see :func:`keras_musiclatent.analysis.probe`."""
+        return analysis.probe(self, audio_or_path, dim, **options)
 
     def explain_dimensions(
-        self,
-        reference: Sequence[Any],
-        *,
-        dims: Sequence[int] | None = None,
-        sds: Sequence[float] = (-2.0, 0.0, 2.0),
-        max_segments: int = 4,
-        n_iter: int = 8,
-        progress: bool = False,
-    ) -> list[DimensionReport]:
-        """For each dimension: how much it changes the sound, and which descriptor it moves.
+        self, reference: Sequence[Any], **options: Any
+    ) -> list[analysis.DimensionReport]:
+        """Every dimension ranked by effect; see :func:`.analysis.explain_dimensions`."""
+        return analysis.explain_dimensions(self, reference, **options)
 
-        Each dimension is swept over ``sds`` training standard deviations on up to
-        ``max_segments`` reference segments; descriptors are correlated with the swept value
-        within each segment.
+    def attribute_vector(self, clips: Sequence[Any], **options: Any) -> np.ndarray:
+        """High-minus-low mean latent; see :func:`keras_musiclatent.analysis.attribute_vector`."""
+        return analysis.attribute_vector(self, clips, **options)
 
-        Returns:
-            :class:`DimensionReport` s, the dimensions that change the log-mel most first.
-        """
-        from keras_musiclatent.audio.features import describe_batch
-
-        if not reference:
-            raise ConfigError("explain_dimensions needs at least one reference clip")
-        dims = list(range(self.latent_dim)) if dims is None else [self._check_dim(d) for d in dims]
-        base = np.concatenate([self._latents_of(r) for r in reference])[:max_segments]
-        mean, std = self._stats()
-        sds_arr = np.asarray(sds, np.float64)
-        if sds_arr.size < 2:
-            raise ConfigError("sds must hold at least two values")
-        reports = []
-        iterator: Any = dims
-        if progress:
-            from tqdm import tqdm
-
-            iterator = tqdm(dims, desc="dimensions", unit="dim")
-        for dim in iterator:
-            vals = mean[dim] + sds_arr * std[dim]
-            z = np.repeat(base, len(vals), axis=0).astype(np.float32)
-            z[:, dim] = np.tile(vals, len(base))
-            log_mel = self.decode(z)
-            shaped = log_mel.reshape(len(base), len(vals), *log_mel.shape[1:])
-            change = float(np.mean(np.abs(shaped[:, -1] - shaped[:, 0])))
-            waves = self.to_audio(log_mel, n_iter=n_iter).reshape(len(z), -1)
-            desc = describe_batch(waves, sample_rate=self.sample_rate)
-            corr = {}
-            x = np.tile(sds_arr, len(base))
-            for name, v in desc.items():
-                # Within-segment: remove each segment's own level before correlating.
-                centred = (
-                    v.reshape(len(base), -1) - v.reshape(len(base), -1).mean(1, keepdims=True)
-                ).ravel()
-                corr[name] = _correlation(x, centred)
-            top = max(corr, key=lambda k: abs(corr[k]))
-            reports.append(DimensionReport(dim, change, top, corr[top], corr))
-        return sorted(reports, key=lambda r: -r.change_db)
-
-    # --- attribute vectors ------------------------------------------------------------------
-
-    def attribute_vector(
-        self,
-        clips: Sequence[Any],
-        *,
-        by: str | Sequence[str],
-        positive: str | None = None,
-        negative: str | None = None,
-        quantile: float = 0.25,
-    ) -> np.ndarray:
-        """MusicVAE-style attribute vector: mean latent of the "high" group minus the "low" one.
-
-        Args:
-            clips: paths or waveforms.
-            by: a descriptor name (high/low = top/bottom ``quantile`` of the clips' segments
-                by that descriptor), or one label per clip.
-            positive: with labels, the label of the high group (required).
-            negative: with labels, the low group's label (default: every other label).
-            quantile: group size for a descriptor.
-
-        Returns:
-            ``(latent_dim,)`` float32 vector for :meth:`shift`.
-        """
-        from keras_musiclatent.audio.features import DESCRIPTORS, describe
-
-        if not clips:
-            raise ConfigError("attribute_vector needs clips")
-        if isinstance(by, str):
-            if by not in DESCRIPTORS:
-                raise ConfigError(f"unknown descriptor {by!r}; choose from {list(DESCRIPTORS)}")
-            if not 0 < quantile <= 0.5:
-                raise ConfigError("quantile must be in (0, 0.5]")
-            if any(isinstance(c, Encoding) for c in clips):
-                raise ConfigError("a descriptor needs the clips' audio, not their encodings")
-            z, scores = [], []
-            # One decoding pass per clip: each window is encoded and described.
-            for clip in clips:
-                for windows, _ in self._segment_batches(clip, None):
-                    z.append(self.model.encode(windows, sample=False, batch_size=_BATCH)[0])
-                    scores += [
-                        describe(w, sample_rate=self.sample_rate, names=[by])[by] for w in windows
-                    ]
-            z_arr, s = np.concatenate(z), np.asarray(scores)
-            k = max(1, int(round(quantile * len(s))))
-            order = np.argsort(s)
-            if 2 * k > len(s):
-                raise ConfigError("too few segments to form high and low groups")
-            return (z_arr[order[-k:]].mean(0) - z_arr[order[:k]].mean(0)).astype(np.float32)
-        encodings = [self.encode(c) if not isinstance(c, Encoding) else c for c in clips]
-        labels = [str(x) for x in by]
-        if len(labels) != len(encodings):
-            raise ConfigError(f"{len(labels)} labels for {len(encodings)} clips")
-        if positive is None:
-            raise ConfigError("with labels, name the positive label (positive=...)")
-        hi = [e.clip_mean for e, lab in zip(encodings, labels, strict=True) if lab == positive]
-        lo = [
-            e.clip_mean
-            for e, lab in zip(encodings, labels, strict=True)
-            if (lab == negative if negative is not None else lab != positive)
-        ]
-        if not hi or not lo:
-            raise ConfigError(f"no clips in the {'positive' if not hi else 'negative'} group")
-        return (np.mean(hi, 0) - np.mean(lo, 0)).astype(np.float32)
-
-    def shift(
-        self, audio_or_path: Any, vector: np.ndarray, *, amount: float = 1.0, audio: bool = True
-    ) -> Decoded:
-        """Decode a clip with ``amount * vector`` added to every segment's latent."""
-        vec = np.asarray(vector, np.float32).ravel()
-        if vec.shape != (self.latent_dim,):
-            raise LatentShapeError(
-                f"vector must have shape ({self.latent_dim},), got {np.shape(vector)}"
-            )
-        z = self._latents_of(audio_or_path) + amount * vec
-        return self._decoded(z.astype(np.float32), audio=audio)
+    def shift(self, audio_or_path: Any, vector: np.ndarray, **options: Any) -> Decoded:
+        """Decode a clip moved along ``vector``; see :func:`keras_musiclatent.analysis.shift`."""
+        return analysis.shift(self, audio_or_path, vector, **options)
 
     # --- genre ------------------------------------------------------------------------------
 
@@ -766,7 +498,7 @@ class LatentSpace:
                 f"{self.name} has no genre head (package it with labelled data: "
                 "`musiclatent package RUN --data DIR`)"
             )
-        probs = self.genre_head.predict_proba(self._latents_of(audio_or_path)).mean(0)
+        probs = self.genre_head.predict_proba(self.latents(audio_or_path)).mean(0)
         order = np.argsort(-probs)
         return {self.genre_head.genres[i]: float(probs[i]) for i in order}
 
@@ -786,8 +518,6 @@ class LatentSpace:
         The stream's header names the model and its weights' sha256; :meth:`decompress`
         refuses streams from other weights.
         """
-        from keras_musiclatent import codec
-
         enc = self.encode(audio_or_path, sr=sr)
         lo, hi = self._quantiser(enc.mean)
         codes = codec.quantize(enc.mean, bits=self.bits_per_dim, lo=lo, hi=hi)
@@ -804,8 +534,6 @@ class LatentSpace:
 
     def decompress_latents(self, blob: bytes) -> tuple[np.ndarray, int]:
         """``(latents (segments, latent_dim), num_samples)`` of an ``.mlz`` stream."""
-        from keras_musiclatent import codec
-
         stream = codec.unpack(blob)
         if stream.weights_sha256 != self.weights_sha256:
             raise IncompatibleModelError(

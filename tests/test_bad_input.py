@@ -24,8 +24,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from keras_musiclatent import audio
-from keras_musiclatent.cli import main as cli
+from keras_musiclatent import audio, cli
 from keras_musiclatent.errors import (
     AudioDecodeError,
     AudioFileNotFoundError,

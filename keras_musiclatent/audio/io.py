@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import os
 import struct
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from keras_musiclatent._files import atomic_path
 from keras_musiclatent.audio.windows import DEFAULT_SEGMENT_SECONDS, segment_count
 from keras_musiclatent.errors import (
     AudioDecodeError,
@@ -489,17 +489,9 @@ def save(
         raise InvalidAudioError(f"sample rate must be a positive integer, got {sr!r}")
     if subtype != "FLOAT":
         arr = np.clip(arr, -1.0, 1.0)
-    dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         sf.write(tmp, arr, int(sr), format="WAV", subtype=subtype)
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    dest = Path(path)
     return dest
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Any
 
@@ -9,10 +10,14 @@ import numpy as np
 
 from keras_musiclatent import audio
 from keras_musiclatent._files import write_json, write_npz
+from keras_musiclatent.cli._command import Command, print_json
 from keras_musiclatent.data.synthetic import demo_clip
+from keras_musiclatent.errors import ConfigError
 from keras_musiclatent.evaluate import metrics
+from keras_musiclatent.evaluate.plots import save_log_mel_strip
+from keras_musiclatent.latent_space import LatentSpace
 
-__all__ = ["run_demo"]
+__all__ = ["COMMANDS", "run_demo"]
 
 
 def run_demo(
@@ -41,8 +46,6 @@ def run_demo(
     Returns:
         The summary written to ``summary.json``.
     """
-    from keras_musiclatent.evaluate.plots import save_log_mel_strip
-    from keras_musiclatent.latent_space import LatentSpace
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -117,3 +120,35 @@ def run_demo(
     )
     write_json(out / "summary.json", summary)
     return summary
+
+
+def _configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("a", nargs="?", type=Path, default=None, metavar="A")
+    p.add_argument("b", nargs="?", type=Path, default=None, metavar="B")
+    p.add_argument("--out", default="musiclatent-demo", help="output folder (default: %(default)s)")
+    p.add_argument("--model", default="gtzan-vae", help="zoo name or model folder")
+    p.add_argument("--steps", type=int, default=9, help="interpolation points, ends included")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _run(args: argparse.Namespace) -> int:
+    inputs = None
+    if args.a is not None or args.b is not None:
+        if args.a is None or args.b is None:
+            raise ConfigError("give both clips (A and B) or neither")
+        inputs = (args.a, args.b)
+    summary = run_demo(
+        out=Path(args.out), model=args.model, inputs=inputs, steps=args.steps, seed=args.seed
+    )
+    print_json(summary)
+    return 0
+
+
+COMMANDS = {
+    "demo": Command(
+        "the main job: reconstruct two clips with gtzan-vae, interpolate between them, "
+        "classify them; WAVs, PNG and JSON (built-in clips unless A and B are given)",
+        _configure,
+        _run,
+    ),
+}

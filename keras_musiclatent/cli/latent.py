@@ -9,11 +9,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from keras_musiclatent import audio
+from keras_musiclatent._files import atomic_path, write_json, write_npz
+from keras_musiclatent._progress import progress_bar
+from keras_musiclatent.cli._command import Command
+from keras_musiclatent.data.sources import load_table
+from keras_musiclatent.errors import CompressedStreamError, LatentShapeError
+from keras_musiclatent.evaluate import metrics
+from keras_musiclatent.evaluate.plots import save_log_mel_strip
+from keras_musiclatent.latent_space import LatentSpace
+from keras_musiclatent.presets import registry as zoo
+from keras_musiclatent.train.package import package_model
 
 DEFAULT_MODEL = "gtzan-vae"
 
@@ -21,13 +33,10 @@ __all__ = ["COMMANDS"]
 
 
 def _progress(items: Iterable[Any], *, desc: str, total: int | None = None):
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, total=total, disable=not sys.stderr.isatty(), leave=False)
+    return progress_bar(items, desc=desc, total=total)
 
 
 def _space(args: argparse.Namespace):
-    from keras_musiclatent.latent_space import LatentSpace
 
     return LatentSpace.load(args.model)
 
@@ -66,7 +75,6 @@ def _configure_encode(p: argparse.ArgumentParser) -> None:
 
 
 def _run_encode(args: argparse.Namespace) -> int:
-    from keras_musiclatent._files import write_npz
 
     space = _space(args)
     rows = []
@@ -90,7 +98,6 @@ def _run_encode(args: argparse.Namespace) -> int:
 
 
 def _load_latents(path: Path) -> tuple[Any, int | None]:
-    from keras_musiclatent.errors import LatentShapeError
 
     try:
         with np.load(path, allow_pickle=False) as f:
@@ -111,9 +118,6 @@ def _configure_decode(p: argparse.ArgumentParser) -> None:
 
 
 def _run_decode(args: argparse.Namespace) -> int:
-    from keras_musiclatent import audio
-    from keras_musiclatent._files import write_npz
-    from keras_musiclatent.evaluate.plots import save_log_mel_strip
 
     space = _space(args)
     rows = []
@@ -137,9 +141,6 @@ def _configure_reconstruct(p: argparse.ArgumentParser) -> None:
 
 
 def _run_reconstruct(args: argparse.Namespace) -> int:
-    from keras_musiclatent import audio
-    from keras_musiclatent.evaluate import metrics
-    from keras_musiclatent.evaluate.plots import save_log_mel_strip
 
     space = _space(args)
     rows = []
@@ -187,10 +188,6 @@ def _configure_interpolate(p: argparse.ArgumentParser) -> None:
 
 
 def _run_interpolate(args: argparse.Namespace) -> int:
-    from keras_musiclatent import audio
-    from keras_musiclatent._files import write_json
-    from keras_musiclatent.evaluate import metrics
-    from keras_musiclatent.evaluate.plots import save_log_mel_strip
 
     space = _space(args)
     steps = space.interpolate(
@@ -235,9 +232,6 @@ def _configure_sample(p: argparse.ArgumentParser) -> None:
 
 
 def _run_sample(args: argparse.Namespace) -> int:
-    from keras_musiclatent import audio
-    from keras_musiclatent._files import write_npz
-    from keras_musiclatent.evaluate.plots import save_log_mel_strip
 
     space = _space(args)
     out = space.sample(args.num, temperature=args.temperature, seed=args.seed)
@@ -262,9 +256,6 @@ def _configure_probe(p: argparse.ArgumentParser) -> None:
 
 
 def _run_probe(args: argparse.Namespace) -> int:
-    from keras_musiclatent import audio
-    from keras_musiclatent._files import write_json
-    from keras_musiclatent.evaluate.plots import save_log_mel_strip
 
     space = _space(args)
     probe = space.probe(args.file, args.dim, segment=args.segment)
@@ -298,7 +289,6 @@ def _configure_explain(p: argparse.ArgumentParser) -> None:
 
 
 def _run_explain(args: argparse.Namespace) -> int:
-    from keras_musiclatent._files import write_json
 
     space = _space(args)
     reports = space.explain_dimensions(
@@ -357,8 +347,6 @@ def _configure_compress(p: argparse.ArgumentParser) -> None:
 
 
 def _run_compress(args: argparse.Namespace) -> int:
-    from keras_musiclatent import audio
-    from keras_musiclatent._files import atomic_path
 
     space = _space(args)
     blob = space.compress(args.file)
@@ -385,8 +373,6 @@ def _configure_decompress(p: argparse.ArgumentParser) -> None:
 
 
 def _run_decompress(args: argparse.Namespace) -> int:
-    from keras_musiclatent import audio
-    from keras_musiclatent.errors import CompressedStreamError
 
     try:
         blob = args.file.read_bytes()
@@ -421,8 +407,6 @@ def _configure_package(p: argparse.ArgumentParser) -> None:
 
 
 def _run_package(args: argparse.Namespace) -> int:
-    from keras_musiclatent.data.sources import load_table
-    from keras_musiclatent.train.package import package_model
 
     table = load_table(args.data, dataset=args.dataset)
     train = table.split("train")
@@ -444,8 +428,6 @@ def _run_package(args: argparse.Namespace) -> int:
     )
     result: dict[str, Any] = {"out": str(folder)}
     if args.zoo:
-        from keras_musiclatent.presets import registry as zoo
-
         result["index"] = zoo.update_index(args.name, folder, description=args.description)
     _print_json(result)
     return 0
@@ -459,7 +441,6 @@ def _configure_zoo(p: argparse.ArgumentParser) -> None:
 
 
 def _run_zoo(args: argparse.Namespace) -> int:
-    from keras_musiclatent.presets import registry as zoo
 
     if args.zoo_command == "list":
         for name in zoo.list_models():
@@ -471,37 +452,41 @@ def _run_zoo(args: argparse.Namespace) -> int:
 
 
 #: name → (help, configure, run); cli.py adds them to ``musiclatent``.
-COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {
-    "encode": ("latents of audio files, one .npz each", _configure_encode, _run_encode),
-    "decode": ("log-mel, WAV and PNG of latents from encode", _configure_decode, _run_decode),
-    "reconstruct": (
+COMMANDS = {
+    "encode": Command("latents of audio files, one .npz each", _configure_encode, _run_encode),
+    "decode": Command(
+        "log-mel, WAV and PNG of latents from encode", _configure_decode, _run_decode
+    ),
+    "reconstruct": Command(
         "encode + decode + invert audio files; WAV, PNG and spectral RMSE",
         _configure_reconstruct,
         _run_reconstruct,
     ),
-    "interpolate": (
+    "interpolate": Command(
         "walk from clip A to clip B in latent space; a WAV per step",
         _configure_interpolate,
         _run_interpolate,
     ),
-    "sample": ("decode random latents", _configure_sample, _run_sample),
-    "probe": (
+    "sample": Command("decode random latents", _configure_sample, _run_sample),
+    "probe": Command(
         "sweep one latent dimension on a clip and say what it does",
         _configure_probe,
         _run_probe,
     ),
-    "explain": (
+    "explain": Command(
         "rank the latent dimensions by effect, with the descriptor each moves",
         _configure_explain,
         _run_explain,
     ),
-    "classify": ("genre probabilities of audio files", _configure_classify, _run_classify),
-    "compress": ("audio file → .mlz (quantised latents)", _configure_compress, _run_compress),
-    "decompress": (".mlz → WAV", _configure_decompress, _run_decompress),
-    "package": (
+    "classify": Command("genre probabilities of audio files", _configure_classify, _run_classify),
+    "compress": Command(
+        "audio file → .mlz (quantised latents)", _configure_compress, _run_compress
+    ),
+    "decompress": Command(".mlz → WAV", _configure_decompress, _run_decompress),
+    "package": Command(
         "package a training run with latent statistics and a genre head",
         _configure_package,
         _run_package,
     ),
-    "zoo": ("list the shipped models, or show one", _configure_zoo, _run_zoo),
+    "zoo": Command("list the shipped models, or show one", _configure_zoo, _run_zoo),
 }

@@ -1,7 +1,6 @@
 """``musiclatent tune SEARCH --out DIR``: run, resume or join a hyper-parameter search.
 
-Imports nothing heavy at module level: the command line builds its parser from ``HELP`` and
-:func:`configure` without loading Keras.
+Imports nothing heavy at module level: keras-tuner loads when a search runs.
 """
 
 from __future__ import annotations
@@ -12,7 +11,9 @@ import shlex
 import sys
 from pathlib import Path
 
+from keras_musiclatent.cli._command import Command
 from keras_musiclatent.errors import ConfigError
+from keras_musiclatent.train import tuning
 from keras_musiclatent.train.tuning.config import load_search, resolve_search
 
 __all__ = ["COMMANDS", "HELP", "configure", "run"]
@@ -59,21 +60,14 @@ def _command_line(args: argparse.Namespace) -> str:
     return shlex.join(words)
 
 
-def _run_search():
-    """:func:`~keras_musiclatent.train.tuning.search.run_search`, imported on first use: it
-    loads Keras and keras-tuner, which building the parser must not."""
-    from keras_musiclatent.train.tuning.search import run_search
-
-    return run_search
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the search ``args`` describe; prints a JSON summary; returns the exit status."""
     if args.max_trials is not None and args.max_trials < 1:
         raise ConfigError(f"--max-trials must be >= 1, got {args.max_trials}")
     search = load_search(resolve_search(args.search), max_trials=args.max_trials, seed=args.seed)
 
-    result = _run_search()(
+    # tuning.run_search loads Keras and keras-tuner on first use (the package's __getattr__).
+    result = tuning.run_search(
         search,
         out=args.out,
         verbose=1 if sys.stdout.isatty() else 2,
@@ -93,4 +87,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"tune": (HELP, configure, run)}
+COMMANDS = {"tune": Command(HELP, configure, run)}

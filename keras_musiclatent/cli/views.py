@@ -10,10 +10,12 @@ import argparse
 import json
 import shlex
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from keras_musiclatent.data.sources import DATASETS
+from keras_musiclatent.cli._command import Command
+from keras_musiclatent.data.sources import DATASETS, load_table
+from keras_musiclatent.evaluate.projector import export_projector
+from keras_musiclatent.evaluate.report.build import build_report
 
 __all__ = ["COMMANDS"]
 
@@ -68,8 +70,6 @@ def _configure_report(p: argparse.ArgumentParser) -> None:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from keras_musiclatent.data.sources import load_table
-    from keras_musiclatent.evaluate.report.build import build_report
 
     table = load_table(args.data, dataset=args.dataset)
     summary = build_report(
@@ -111,8 +111,6 @@ def _configure_projector(p: argparse.ArgumentParser) -> None:
 
 
 def _run_projector(args: argparse.Namespace) -> int:
-    from keras_musiclatent.data.sources import load_table
-    from keras_musiclatent.evaluate.projector import export_projector
 
     table = load_table(args.data, dataset=args.dataset)
     result = export_projector(
@@ -131,14 +129,14 @@ def _run_projector(args: argparse.Namespace) -> int:
 
 
 #: name → (help, configure, run); cli.py adds them to ``musiclatent``.
-COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {
-    "report": (
+COMMANDS = {
+    "report": Command(
         "static HTML page: players, compression table, latent plots, confusion matrix, loss "
         "curves, interpolations and dimension probes",
         _configure_report,
         _run_report,
     ),
-    "projector": (
+    "projector": Command(
         "TensorBoard embedding-projector files (tensor TSV, metadata, sprite, config)",
         _configure_projector,
         _run_projector,

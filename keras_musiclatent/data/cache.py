@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from keras_musiclatent import audio
+from keras_musiclatent._files import atomic_path
 from keras_musiclatent.errors import EmptyAudioError
 
 __all__ = ["AudioCache", "cache_key"]
@@ -110,12 +110,5 @@ def _decode(path: str | os.PathLike, sr: int, need: int | None) -> np.ndarray:
 
 
 def _write_atomic(dest: Path, y: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".npy.part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, np.ascontiguousarray(y, dtype=np.float32), allow_pickle=False)
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(dest, suffix=".npy.part") as tmp, open(tmp, "wb") as fh:
+        np.save(fh, np.ascontiguousarray(y, dtype=np.float32), allow_pickle=False)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import overload
 
+from keras_musiclatent._files import atomic_path
 from keras_musiclatent.data._common import read_csv_rows
 from keras_musiclatent.errors import DatasetError
 
@@ -176,19 +176,11 @@ class ClipTable(Sequence[Clip]):
     def to_csv(self, path: str | os.PathLike) -> Path:
         """Write ``clip_id,label,split,path`` rows (atomically) and return the path."""
         dest = Path(path)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-        try:
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(_CSV_COLUMNS)
-                for c in self._clips:
-                    writer.writerow((c.clip_id, c.label, c.split, os.fspath(c.path)))
-            os.replace(tmp, dest)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_path(dest) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(_CSV_COLUMNS)
+            for c in self._clips:
+                writer.writerow((c.clip_id, c.label, c.split, os.fspath(c.path)))
         return dest
 
     @classmethod

@@ -22,6 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Importing the models registers their classes for deserialisation.
+import keras
+
+import keras_musiclatent.models  # noqa: F401
 from keras_musiclatent._files import sha256_file
 from keras_musiclatent.errors import CorruptModelError, IncompatibleModelError
 from keras_musiclatent.genre_head import GenreHead, LatentStats
@@ -59,7 +63,6 @@ def _verify(folder: Path, expected: dict[str, str]) -> None:
 
 
 def _load_keras_file(path: Path):
-    import keras
 
     try:
         return keras.saving.load_model(path, safe_mode=True)
@@ -82,10 +85,6 @@ def load_model_files(
         IncompatibleModelError: nothing loadable at ``path``.
         CorruptModelError: a file is missing, fails its sha256, or does not parse.
     """
-    import keras
-
-    import keras_musiclatent.models  # noqa: F401  - registers the classes
-
     path = Path(path)
     if not path.exists():
         raise IncompatibleModelError(f"{path}: no such model file or folder")
@@ -154,8 +153,6 @@ def save_model_files(
     Raises:
         FileExistsError: ``out`` exists and ``overwrite`` is false.
     """
-    import keras
-
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists; pass overwrite=True to replace it")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from keras_musiclatent.cli import main as cli
+from keras_musiclatent import cli
 from tests.test_bad_input import BAD
 
 COMMANDS = {

@@ -1,0 +1,87 @@
+"""``musiclatent evaluate MODEL --data DIR``: every model-card figure beside its baselines."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from keras_musiclatent._files import atomic_path, write_json
+from keras_musiclatent.cli._command import Command, print_json
+from keras_musiclatent.data.sources import load_table
+from keras_musiclatent.evaluate.card import render_card
+from keras_musiclatent.evaluate.evaluator import evaluate_space
+from keras_musiclatent.latent_space import LatentSpace
+from keras_musiclatent.presets import registry as zoo
+
+__all__ = ["COMMANDS"]
+
+
+def _configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="zoo name, model folder, training run or .keras file")
+    p.add_argument("--data", required=True, type=Path, help="dataset folder")
+    p.add_argument("--dataset", choices=("gtzan", "folder"), default="gtzan")
+    p.add_argument("--split", default="valid")
+    p.add_argument("--train-split", default="train", help="labelled split of the baselines")
+    p.add_argument(
+        "--extra-split",
+        default="excluded",
+        help="unlabelled split(s) joined by '+' added to PCA's training data; '' for none",
+    )
+    p.add_argument("--audio-segments", type=int, default=120, help="segments inverted to audio")
+    p.add_argument("--pairs", type=int, default=10, help="clip pairs interpolated")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache-dir", default=None)
+    p.add_argument("--json", type=Path, default=None, help="also write the result here")
+    p.add_argument("--card", type=Path, default=None, help="also write a Markdown model card")
+
+
+def _write_card(args: argparse.Namespace, result: dict[str, Any], space: LatentSpace) -> None:
+    command = (
+        f"musiclatent evaluate {args.model} --data {args.data} --split {args.split}"
+        f" --seed {args.seed}"
+    )
+    text = render_card(result, command=command, metadata=space.metadata)
+    with atomic_path(args.card) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    # A card inside a zoo model's folder is one of its files: refresh their sha256.
+    if args.model in zoo.list_models() and Path(args.card).resolve().parent == (
+        Path(zoo.resolve(args.model)[0]).resolve()
+    ):
+        entry = zoo.model_info(args.model)
+        zoo.update_index(args.model, entry["path"], description=entry["description"])
+
+
+def _run(args: argparse.Namespace) -> int:
+    space = LatentSpace.load(args.model)
+    table = load_table(args.data, dataset=args.dataset)
+    extra = None
+    if args.extra_split:
+        names = set(args.extra_split.split("+"))
+        extra = table.filter(lambda c: c.split in names)
+    result = evaluate_space(
+        space,
+        table.split(args.split),
+        train_table=table.split(args.train_split),
+        unlabelled_table=extra,
+        cache_dir=args.cache_dir,
+        audio_segments=args.audio_segments,
+        interpolation_pairs=args.pairs,
+        seed=args.seed,
+    )
+    result = {"model_arg": str(args.model), "split": args.split, **result}
+    if args.json:
+        write_json(args.json, result)
+    if args.card:
+        _write_card(args, result, space)
+    print_json(result)
+    return 0
+
+
+COMMANDS = {
+    "evaluate": Command(
+        "every model-card figure on a data split, beside baselines measured in the same run",
+        _configure,
+        _run,
+    ),
+}
