@@ -113,22 +113,24 @@ class AttentionEncoder(keras.Model):
         self.stem_weights = stem_weights
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "frames": self.frames,
-            "n_mels": self.n_mels,
-            "conv_filters": list(self.conv_filters),
-            "pool_sizes": [list(p) for p in self.pool_sizes],
-            "hidden_dim": self.hidden_dim,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "intermediate_dim": self.intermediate_dim,
-            "output_dim": self.output_dim,
-            "dropout": self.dropout,
-            "stem": self.stem,
-            "stem_weights": self.stem_weights,
-        }
+        config = super().get_config()
+        config.update(
+            {
+                "frames": self.frames,
+                "n_mels": self.n_mels,
+                "conv_filters": list(self.conv_filters),
+                "pool_sizes": [list(p) for p in self.pool_sizes],
+                "hidden_dim": self.hidden_dim,
+                "num_layers": self.num_layers,
+                "num_heads": self.num_heads,
+                "intermediate_dim": self.intermediate_dim,
+                "output_dim": self.output_dim,
+                "dropout": self.dropout,
+                "stem": self.stem,
+                "stem_weights": self.stem_weights,
+            }
+        )
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> AttentionEncoder:

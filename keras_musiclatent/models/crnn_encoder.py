@@ -99,20 +99,22 @@ class CRNNEncoder(keras.Model):
         self.stem_weights = stem_weights
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "frames": self.frames,
-            "n_mels": self.n_mels,
-            "conv_filters": list(self.conv_filters),
-            "pool_sizes": [list(p) for p in self.pool_sizes],
-            "rnn_units": self.rnn_units,
-            "pooling": self.pooling,
-            "output_dim": self.output_dim,
-            "dropout": self.dropout,
-            "stem": self.stem,
-            "stem_weights": self.stem_weights,
-        }
+        config = super().get_config()
+        config.update(
+            {
+                "frames": self.frames,
+                "n_mels": self.n_mels,
+                "conv_filters": list(self.conv_filters),
+                "pool_sizes": [list(p) for p in self.pool_sizes],
+                "rnn_units": self.rnn_units,
+                "pooling": self.pooling,
+                "output_dim": self.output_dim,
+                "dropout": self.dropout,
+                "stem": self.stem,
+                "stem_weights": self.stem_weights,
+            }
+        )
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> CRNNEncoder:

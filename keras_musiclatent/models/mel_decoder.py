@@ -157,23 +157,25 @@ class MelDecoder(keras.Model):
         self.linear_path_trainable = bool(linear_path_trainable)
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "latent_dim": self.latent_dim,
-            "frames": self.frames,
-            "n_mels": self.n_mels,
-            "conv_filters": list(self.conv_filters),
-            "pool_sizes": [list(p) for p in self.pool_sizes],
-            "sequence": self.sequence,
-            "rnn_units": self.rnn_units,
-            "hidden_dim": self.hidden_dim,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "dropout": self.dropout,
-            "linear_path": self.linear_path,
-            "linear_path_trainable": self.linear_path_trainable,
-        }
+        config = super().get_config()
+        config.update(
+            {
+                "latent_dim": self.latent_dim,
+                "frames": self.frames,
+                "n_mels": self.n_mels,
+                "conv_filters": list(self.conv_filters),
+                "pool_sizes": [list(p) for p in self.pool_sizes],
+                "sequence": self.sequence,
+                "rnn_units": self.rnn_units,
+                "hidden_dim": self.hidden_dim,
+                "num_layers": self.num_layers,
+                "num_heads": self.num_heads,
+                "dropout": self.dropout,
+                "linear_path": self.linear_path,
+                "linear_path_trainable": self.linear_path_trainable,
+            }
+        )
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> MelDecoder:
