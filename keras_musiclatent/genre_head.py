@@ -43,11 +43,12 @@ class LatentStats:
         )
 
     def save(self, path: str | os.PathLike) -> None:
-
+        """Write ``mean``, ``std`` ``(latent_dim,)`` and ``count`` to an ``.npz`` (atomically)."""
         write_npz(path, mean=self.mean, std=self.std, count=np.array(self.count))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LatentStats:
+        """Read statistics written by :meth:`save` (no pickle); ``CorruptModelError`` if bad."""
         try:
             with np.load(path, allow_pickle=False) as f:
                 return cls(mean=f["mean"], std=f["std"], count=int(f["count"]))
@@ -112,6 +113,7 @@ class GenreHead:
 
     @property
     def latent_dim(self) -> int:
+        """Width of the latents the head takes."""
         return int(self.coef.shape[1])
 
     def predict_proba(self, latents: np.ndarray) -> np.ndarray:
@@ -129,7 +131,7 @@ class GenreHead:
         return p / p.sum(axis=1, keepdims=True)
 
     def save(self, path: str | os.PathLike) -> None:
-
+        """Write the genres and the standardised logistic regression to an ``.npz``."""
         write_npz(
             path,
             genres=np.array(self.genres, dtype=str),
@@ -141,6 +143,7 @@ class GenreHead:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> GenreHead:
+        """Read a head written by :meth:`save` (no pickle); ``CorruptModelError`` if bad."""
         try:
             with np.load(path, allow_pickle=False) as f:
                 return cls(

@@ -152,14 +152,17 @@ class LatentSpace:
 
     @property
     def latent_dim(self) -> int:
+        """Width of one segment's latent."""
         return int(self.model.latent_dim)
 
     @property
     def sample_rate(self) -> int:
+        """The rate audio is resampled to before encoding, in Hz."""
         return int(self.model.sample_rate)
 
     @property
     def segment_seconds(self) -> float:
+        """Length of the windows one latent describes, in seconds."""
         return float(self.model.segment_seconds)
 
     @property

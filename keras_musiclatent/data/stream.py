@@ -156,6 +156,7 @@ class SegmentDataset(keras.utils.PyDataset):
 
     @property
     def num_batches(self) -> int:
+        """Batches per epoch (the last one may be short)."""
         return len(self)
 
     def __getitem__(self, idx: int) -> tuple[Any, ...]:
@@ -185,6 +186,7 @@ class SegmentDataset(keras.utils.PyDataset):
         return (inputs,)
 
     def on_epoch_end(self) -> None:
+        """Advance the epoch counter and draw the next epoch's order."""
         self.epoch += 1
         self._order = self._make_order()
 

@@ -41,6 +41,17 @@ METADATA = "metadata.json"
 
 @dataclass
 class LoadedModel:
+    """A model read from disk with what belongs to it.
+
+    Attributes:
+        model: the Keras model.
+        path: the folder or file it came from.
+        weights_sha256: sha256 of its weights file (names it in compressed streams).
+        latent_stats: training latent statistics, when packaged.
+        genre_head: the genre head, when packaged.
+        metadata: ``metadata.json`` (empty without one).
+    """
+
     model: Any
     path: Path
     weights_sha256: str
