@@ -536,19 +536,58 @@ class LatentSpace:
         )
 
     def decompress_latents(self, blob: bytes) -> tuple[np.ndarray, int]:
-        """``(latents (segments, latent_dim), num_samples)`` of an ``.mlz`` stream."""
-        stream = codec.unpack(blob)
-        if stream.weights_sha256 != self.weights_sha256:
+        """``(latents (segments, latent_dim), num_samples)`` of an ``.mlz`` stream.
+
+        The header is checked against this model before any code is unpacked: the weights'
+        sha256, latent width, rate and bits must be the model's, and the segment count must be
+        what the window rule makes of ``num_samples``, so a stream cannot make the decoder
+        produce more than the audio it describes.
+
+        Raises:
+            IncompatibleModelError: written by other weights.
+            CompressedStreamError: not a valid stream, or its header disagrees with the model.
+        """
+        head = codec.read_header(blob)
+        if head.weights_sha256 != self.weights_sha256:
             raise IncompatibleModelError(
-                f"the stream was written by model {stream.model!r} (weights "
-                f"{stream.weights_sha256[:12]}...), not by {self.name!r} (weights "
+                f"the stream was written by model {head.model!r} (weights "
+                f"{head.weights_sha256[:12]}...), not by {self.name!r} (weights "
                 f"{self.weights_sha256[:12]}...); decode it with that model"
             )
-        if stream.codes.shape[1] != self.latent_dim or stream.sample_rate != self.sample_rate:
-            raise CompressedStreamError("stream shape does not match the model")
-        return stream.values(), stream.num_samples
+        if head.latent_dim != self.latent_dim or head.sample_rate != self.sample_rate:
+            raise CompressedStreamError(
+                f"stream of {head.latent_dim}-d latents at {head.sample_rate} Hz does not match "
+                f"the model ({self.latent_dim}-d at {self.sample_rate} Hz)"
+            )
+        if head.bits != self.bits_per_dim:
+            raise CompressedStreamError(
+                f"stream codes have {head.bits} bits, the model writes {self.bits_per_dim}"
+            )
+        expected = audio_io.segment_count(head.num_samples, self.sample_rate, self.segment_seconds)
+        if head.segments != expected:
+            raise CompressedStreamError(
+                f"stream holds {head.segments} segments but {head.num_samples} samples make "
+                f"{expected} segment(s) of {self.segment_seconds:g} s"
+            )
+        codes = codec.unpack_rows(blob, head)
+        return codec.dequantize(codes, bits=head.bits, lo=head.lo, hi=head.hi), head.num_samples
 
     def decompress(self, blob: bytes, *, n_iter: int = 32) -> np.ndarray:
-        """Waveform ``(samples,)`` of an ``.mlz`` stream from :meth:`compress`."""
+        """Waveform ``(samples,)`` of an ``.mlz`` stream from :meth:`compress`.
+
+        Segments are decoded and inverted ``32`` at a time straight into the output, so memory
+        stays bounded by the output plus one batch (the header checks of
+        :meth:`decompress_latents` bound the output by the audio the stream describes).
+        """
         z, num_samples = self.decompress_latents(blob)
-        return self.to_audio(self.decode(z), n_iter=n_iter, num_samples=num_samples)
+        size = int(self.model.samples)
+        out = np.empty(min(num_samples, len(z) * size), np.float32)
+        for first in range(0, len(z), _BATCH):
+            # One shared phase draw per call (seeded): a batch inverts as the whole would.
+            waves = self._invert(self.decode(z[first : first + _BATCH]), n_iter=n_iter, seed=0)
+            part = waves.reshape(-1)[: len(out) - first * size]
+            out[first * size : first * size + len(part)] = part
+        peak = float(np.max(np.abs(out))) if out.size else 0.0
+        if peak > 1.0:  # as to_audio: inversion can overshoot
+            out /= peak
+        return out

@@ -242,3 +242,57 @@ def test_load_a_training_run_folder(tmp_path):
     model.save(tmp_path / "best.keras")
     space = LatentSpace.load(tmp_path)
     assert space.latent_dim == 4 and space.genres == []
+
+
+# --- .mlz streams are checked against the model before anything is decoded -----------------
+
+
+def _stream(space, segments, *, num_samples, bits=8, seed=0):
+    from keras_musiclatent import codec
+
+    codes = np.random.default_rng(seed).integers(0, 2**bits, (segments, space.latent_dim))
+    return codec.pack(
+        codes,
+        model=space.name,
+        weights_sha256=space.weights_sha256,
+        sample_rate=space.sample_rate,
+        num_samples=num_samples,
+        bits=bits,
+        lo=-2.0,
+        hi=2.0,
+    )
+
+
+def test_decompress_refuses_a_segment_bomb_before_decoding(space, monkeypatch):
+    from keras_musiclatent.errors import CompressedStreamError
+
+    def never(*args, **kwargs):
+        raise AssertionError("decoded a stream that fails its header checks")
+
+    monkeypatch.setattr(space.model, "decode", never)
+    # 400 segments for one sample: the header's own counts disagree with the window rule.
+    with pytest.raises(CompressedStreamError, match=r"400 segments.*1 samples.*1 segment"):
+        space.decompress(_stream(space, 400, num_samples=1))
+    # Bits other than the model's: the codes would mean other latents.
+    with pytest.raises(CompressedStreamError, match=r"1 bits.*8"):
+        space.decompress(_stream(space, 1, num_samples=1, bits=1))
+
+
+def test_decompress_decodes_in_batches_into_the_output(space, monkeypatch):
+    from keras_musiclatent import latent_space
+
+    n = 2 * latent_space._BATCH + 3
+    blob = _stream(space, n, num_samples=n * 22050)
+    z, num_samples = space.decompress_latents(blob)
+    whole = space.to_audio(space.decode(z), n_iter=2, num_samples=num_samples)
+    sizes = []
+    decode = space.model.decode
+
+    def spy(z, **kwargs):
+        sizes.append(len(z))
+        return decode(z, **kwargs)
+
+    monkeypatch.setattr(space.model, "decode", spy)
+    y = space.decompress(blob, n_iter=2)
+    assert max(sizes) <= latent_space._BATCH and sum(sizes) == n
+    np.testing.assert_allclose(y, whole, atol=1e-6)

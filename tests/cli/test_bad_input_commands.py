@@ -65,3 +65,32 @@ def test_a_stream_of_another_model_fails_cleanly(tmp_path, capsys, tiny_space_di
     status = cli.main(["decompress", str(stream), "-o", str(wav), "--model", str(tiny_space_dir)])
     err = capsys.readouterr().err
     assert status == 1 and "someone-else" in err and not wav.exists()
+
+
+def test_a_segment_bomb_stream_fails_fast_in_one_line(tmp_path, capsys, tiny_space_dir):
+    import time
+
+    import numpy as np
+
+    from keras_musiclatent import codec
+    from keras_musiclatent.latent_space import LatentSpace
+
+    space = LatentSpace.load(tiny_space_dir)
+    blob = codec.pack(  # 400 segments at 1 bit for a single sample: 3 kB asking for minutes
+        np.zeros((400, space.latent_dim), int),
+        model=space.name,
+        weights_sha256=space.weights_sha256,
+        sample_rate=space.sample_rate,
+        num_samples=1,
+        bits=1,
+        lo=-1.0,
+        hi=1.0,
+    )
+    stream = tmp_path / "bomb.mlz"
+    stream.write_bytes(blob)
+    wav = tmp_path / "out.wav"
+    start = time.perf_counter()
+    status = cli.main(["decompress", str(stream), "-o", str(wav), "--model", str(tiny_space_dir)])
+    err = capsys.readouterr().err
+    assert status == 1 and err.count("\n") == 1 and "bits" in err, err
+    assert time.perf_counter() - start < 5 and not wav.exists()
