@@ -90,6 +90,11 @@ def run_demo(
         out / "interpolation.png",
         [s.log_mel[0] for s in path],
         titles=[f"t={t:.2f}" for t in np.linspace(0, 1, steps)],
+        ends=("clip A", "clip B"),
+        title=f"slerp in {steps} steps from clip A (a.wav, left) to clip B (b.wav, right), "
+        f"first {space.segment_seconds:g}-s segment",
+        sample_rate=sr,
+        hop_length=space.model.hop_length,
     )
     write_npz(
         out / "latent.npz",

@@ -8,7 +8,7 @@ from typing import Any
 
 from keras_musiclatent._files import atomic_path, write_json
 from keras_musiclatent.cli._command import Command, print_json
-from keras_musiclatent.data.sources import load_table
+from keras_musiclatent.data.sources import load_table, nonempty_split
 from keras_musiclatent.evaluate.card import render_card
 from keras_musiclatent.evaluate.evaluator import evaluate_space
 from keras_musiclatent.latent_space import LatentSpace
@@ -53,15 +53,16 @@ def _write_card(args: argparse.Namespace, result: dict[str, Any], space: LatentS
 
 
 def _run(args: argparse.Namespace) -> int:
-    space = LatentSpace.load(args.model)
     table = load_table(args.data, dataset=args.dataset)
+    chosen = nonempty_split(table, args.split)
+    space = LatentSpace.load(args.model)
     extra = None
     if args.extra_split:
         names = set(args.extra_split.split("+"))
         extra = table.filter(lambda c: c.split in names)
     result = evaluate_space(
         space,
-        table.split(args.split),
+        chosen,
         train_table=table.split(args.train_split),
         unlabelled_table=extra,
         cache_dir=args.cache_dir,

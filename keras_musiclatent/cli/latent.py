@@ -19,6 +19,7 @@ from keras_musiclatent import audio
 from keras_musiclatent._files import atomic_path, write_json, write_npz
 from keras_musiclatent._progress import progress_bar
 from keras_musiclatent.cli._command import Command
+from keras_musiclatent.data.folder import audio_files
 from keras_musiclatent.data.sources import load_table
 from keras_musiclatent.errors import CompressedStreamError, LatentShapeError
 from keras_musiclatent.evaluate import metrics
@@ -60,6 +61,22 @@ def _stems(paths: list[Path]) -> list[str]:
     return out
 
 
+def _files_arg(p: argparse.ArgumentParser, *, help: str = "audio files or folders") -> None:
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help=help)
+
+
+def _inputs(args: argparse.Namespace, *, extensions: tuple[str, ...] | None = None) -> list[Path]:
+    """``args.files`` with each folder replaced by its audio (or ``extensions``) files, sorted."""
+    if extensions is None:
+        return audio_files(args.files)
+    return audio_files(args.files, extensions=extensions)
+
+
+def _axes(space: LatentSpace) -> dict[str, Any]:
+    """The time and frequency axes of ``space``'s log-mels, for :func:`save_log_mel_strip`."""
+    return {"sample_rate": space.sample_rate, "hop_length": space.model.hop_length}
+
+
 def _print_json(payload: Any) -> None:
     print(json.dumps(payload, indent=2))
 
@@ -68,7 +85,7 @@ def _print_json(payload: Any) -> None:
 
 
 def _configure_encode(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    _files_arg(p)
     _model_arg(p)
     p.add_argument("--out", required=True, type=Path, help="folder for one .npz per input")
     p.add_argument("--sample", action="store_true", help="z is a posterior sample, not the mean")
@@ -76,10 +93,11 @@ def _configure_encode(p: argparse.ArgumentParser) -> None:
 
 def _run_encode(args: argparse.Namespace) -> int:
 
+    files = _inputs(args)
     space = _space(args)
     rows = []
     for path, stem in _progress(
-        zip(args.files, _stems(args.files), strict=True), desc="encode", total=len(args.files)
+        zip(files, _stems(files), strict=True), desc="encode", total=len(files)
     ):
         enc = space.encode(path, sample=args.sample)
         dest = args.out / f"{stem}.npz"
@@ -111,7 +129,9 @@ def _load_latents(path: Path) -> tuple[Any, int | None]:
 
 
 def _configure_decode(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", type=Path, metavar="NPZ", help=".npz from encode")
+    p.add_argument(
+        "files", nargs="+", type=Path, metavar="NPZ", help=".npz from encode, or folders of them"
+    )
     _model_arg(p)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--iterations", type=int, default=32, help="Griffin-Lim iterations")
@@ -119,22 +139,23 @@ def _configure_decode(p: argparse.ArgumentParser) -> None:
 
 def _run_decode(args: argparse.Namespace) -> int:
 
+    files = _inputs(args, extensions=(".npz",))
     space = _space(args)
     rows = []
-    for path, stem in zip(args.files, _stems(args.files), strict=True):
+    for path, stem in zip(files, _stems(files), strict=True):
         z, n = _load_latents(path)
         log_mel = space.decode(z)
         y = space.to_audio(log_mel, n_iter=args.iterations, num_samples=n)
         write_npz(args.out / f"{stem}.logmel.npz", log_mel=log_mel)
         audio.save(args.out / f"{stem}.wav", y, space.sample_rate)
-        save_log_mel_strip(args.out / f"{stem}.png", list(log_mel[:8]))
+        save_log_mel_strip(args.out / f"{stem}.png", list(log_mel[:8]), **_axes(space))
         rows.append({"file": str(path), "wav": str(args.out / f"{stem}.wav")})
     _print_json(rows)
     return 0
 
 
 def _configure_reconstruct(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    _files_arg(p)
     _model_arg(p)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--iterations", type=int, default=32, help="Griffin-Lim iterations")
@@ -142,10 +163,11 @@ def _configure_reconstruct(p: argparse.ArgumentParser) -> None:
 
 def _run_reconstruct(args: argparse.Namespace) -> int:
 
+    files = _inputs(args)
     space = _space(args)
     rows = []
     for path, stem in _progress(
-        zip(args.files, _stems(args.files), strict=True), desc="reconstruct", total=len(args.files)
+        zip(files, _stems(files), strict=True), desc="reconstruct", total=len(files)
     ):
         clip = audio.load(path, sr=space.sample_rate)  # decoded once, for both uses below
         enc = space.encode(clip)
@@ -161,6 +183,7 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
             args.out / f"{stem}.png",
             [reference[0], decoded[0]],
             titles=["original (segment 1)", "reconstruction"],
+            **_axes(space),
         )
         rows.append(
             {
@@ -195,7 +218,7 @@ def _run_interpolate(args: argparse.Namespace) -> int:
     )
     files = []
     for i, step in enumerate(steps):
-        dest = args.out / f"step_{i:02d}.wav"
+        dest = args.out / f"interpolation_{i:02d}.wav"
         audio.save(dest, step.audio, space.sample_rate)
         files.append(str(dest))
     strip = [s.log_mel[0] for s in steps]
@@ -203,6 +226,8 @@ def _run_interpolate(args: argparse.Namespace) -> int:
         args.out / "interpolation.png",
         strip,
         titles=[f"t={t:.2f}" for t in np.linspace(0, 1, len(steps))],
+        ends=(f"A: {args.a.name}", f"B: {args.b.name}"),
+        **_axes(space),
     )
     summary = {
         "a": str(args.a),
@@ -242,7 +267,7 @@ def _run_sample(args: argparse.Namespace) -> int:
         audio.save(dest, out.audio[i * samples : (i + 1) * samples], space.sample_rate)
         files.append(str(dest))
     write_npz(args.out / "samples.npz", z=out.z, log_mel=out.log_mel)
-    save_log_mel_strip(args.out / "samples.png", list(out.log_mel))
+    save_log_mel_strip(args.out / "samples.png", list(out.log_mel), **_axes(space))
     _print_json({"wavs": files, "latents": str(args.out / "samples.npz")})
     return 0
 
@@ -264,6 +289,7 @@ def _run_probe(args: argparse.Namespace) -> int:
         args.out / f"probe_dim{probe.dim}.png",
         list(probe.decoded.log_mel),
         titles=[f"{s:+.1f} sd" for s in probe.sds],
+        **_axes(space),
     )
     summary = {
         "file": str(args.file),
@@ -281,7 +307,7 @@ def _run_probe(args: argparse.Namespace) -> int:
 
 
 def _configure_explain(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="reference clips")
+    _files_arg(p, help="reference clips: audio files or folders")
     _model_arg(p)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--dims", type=int, nargs="*", default=None, help="default: every dimension")
@@ -290,9 +316,10 @@ def _configure_explain(p: argparse.ArgumentParser) -> None:
 
 def _run_explain(args: argparse.Namespace) -> int:
 
+    files = _inputs(args)
     space = _space(args)
     reports = space.explain_dimensions(
-        [str(f) for f in args.files],
+        [str(f) for f in files],
         dims=args.dims,
         max_segments=args.max_segments,
         progress=sys.stderr.isatty(),
@@ -320,16 +347,17 @@ def _run_explain(args: argparse.Namespace) -> int:
 
 
 def _configure_classify(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    _files_arg(p)
     _model_arg(p)
     p.add_argument("--top", type=int, default=3, help="genres shown per file")
     p.add_argument("--json", action="store_true")
 
 
 def _run_classify(args: argparse.Namespace) -> int:
+    files = _inputs(args)
     space = _space(args)
     results = {}
-    for path in _progress(args.files, desc="classify"):
+    for path in _progress(files, desc="classify"):
         results[str(path)] = space.classify(path)
     if args.json:
         _print_json(results)
@@ -341,27 +369,41 @@ def _run_classify(args: argparse.Namespace) -> int:
 
 
 def _configure_compress(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", type=Path, metavar="FILE")
+    _files_arg(p)
     _model_arg(p)
-    p.add_argument("-o", "--output", required=True, type=Path, help="the .mlz to write")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=Path,
+        help="the .mlz to write; a folder for several files or a folder (one <stem>.mlz each)",
+    )
 
 
 def _run_compress(args: argparse.Namespace) -> int:
 
+    files = _inputs(args)
+    one = len(args.files) == 1 and not args.files[0].is_dir()
     space = _space(args)
-    blob = space.compress(args.file)
-    with atomic_path(args.output) as tmp:
-        tmp.write_bytes(blob)
-    seconds = audio.info(args.file).duration
-    _print_json(
-        {
-            "file": str(args.file),
-            "out": str(args.output),
-            "bytes": len(blob),
-            "latent_bitrate_bps": space.bitrate,
-            "file_bitrate_bps": round(8 * len(blob) / max(seconds, 1e-9), 1),
-        }
-    )
+    rows = []
+    for path, stem in _progress(
+        zip(files, _stems(files), strict=True), desc="compress", total=len(files)
+    ):
+        blob = space.compress(path)
+        dest = args.output if one else args.output / f"{stem}.mlz"
+        with atomic_path(dest) as tmp:
+            tmp.write_bytes(blob)
+        seconds = audio.info(path).duration
+        rows.append(
+            {
+                "file": str(path),
+                "out": str(dest),
+                "bytes": len(blob),
+                "latent_bitrate_bps": space.bitrate,
+                "file_bitrate_bps": round(8 * len(blob) / max(seconds, 1e-9), 1),
+            }
+        )
+    _print_json(rows[0] if one else rows)
     return 0
 
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from keras_musiclatent.cli._command import Command
-from keras_musiclatent.data.sources import DATASETS, load_table
+from keras_musiclatent.data.sources import DATASETS, load_table, nonempty_split
 from keras_musiclatent.evaluate.projector import export_projector
 from keras_musiclatent.evaluate.report.build import build_report
 
@@ -27,7 +27,8 @@ def _data_args(p: argparse.ArgumentParser) -> None:
         "--dataset",
         choices=DATASETS,
         default="gtzan",
-        help="gtzan (fault-filtered split), folder (<genre>/<files>, seeded 80/20 train/valid) "
+        help="gtzan (fault-filtered split), folder (<genre>/<files>, seeded 80/20 train/valid, "
+        "at least one clip of a genre in each) "
         "or fma (default: %(default)s)",
     )
     p.add_argument("--split", default="valid", help="split to show; 'all' for every clip")
@@ -72,6 +73,7 @@ def _configure_report(p: argparse.ArgumentParser) -> None:
 def _run_report(args: argparse.Namespace) -> int:
 
     table = load_table(args.data, dataset=args.dataset)
+    nonempty_split(table, args.split)  # one line, before the model loads
     summary = build_report(
         args.model,
         table,
@@ -113,6 +115,7 @@ def _configure_projector(p: argparse.ArgumentParser) -> None:
 def _run_projector(args: argparse.Namespace) -> int:
 
     table = load_table(args.data, dataset=args.dataset)
+    nonempty_split(table, args.split)  # one line, before the model loads
     result = export_projector(
         args.model,
         table,

@@ -18,7 +18,7 @@ from keras_musiclatent.data._common import AUDIO_EXTENSIONS
 from keras_musiclatent.data.cache import AudioCache
 from keras_musiclatent.data.download import fetch, safe_extract, sha256_file
 from keras_musiclatent.data.fma import FMA_SPLITS, FMA_SUBSETS, fma_audio_path, load_fma
-from keras_musiclatent.data.folder import load_folder
+from keras_musiclatent.data.folder import audio_files, load_folder
 from keras_musiclatent.data.gtzan import (
     GENRES,
     GTZAN_SHA256,
@@ -55,6 +55,7 @@ __all__ = [
     "ClipTable",
     "SegmentDataset",
     "SegmentIndex",
+    "audio_files",
     "build_index",
     "download_gtzan",
     "fetch",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from keras_musiclatent.data._common import AUDIO_EXTENSIONS, check_root, normalise_extensions
@@ -11,7 +12,7 @@ from keras_musiclatent.data.splits import stratified_split
 from keras_musiclatent.data.table import ALL, Clip, ClipTable
 from keras_musiclatent.errors import DatasetError
 
-__all__ = ["load_folder"]
+__all__ = ["audio_files", "load_folder"]
 
 
 def load_folder(
@@ -89,3 +90,48 @@ def load_folder(
     return ClipTable(
         (Clip(i, lab, assign[i], p) for i, lab, p in found), split_names=tuple(fractions)
     )
+
+
+def audio_files(
+    paths: Iterable[str | os.PathLike], *, extensions: tuple[str, ...] = AUDIO_EXTENSIONS
+) -> list[Path]:
+    """The paths with every folder replaced by its audio files (recursive, sorted).
+
+    What the command line does with its ``FILE...`` arguments: a file stays as given (a
+    missing or broken one fails later, where it is read); a folder becomes the files under it
+    whose suffix is in ``extensions`` (case-insensitive), hidden files and folders skipped,
+    sorted by their path relative to the folder.
+
+    Args:
+        paths: files and folders, in order.
+        extensions: suffixes a folder's files must have (``(".npz",)`` for latents).
+
+    Returns:
+        ``(n,)`` paths, folders expanded in place.
+
+    Raises:
+        DatasetError: a folder holds no file with one of ``extensions``.
+
+    Example:
+        >>> audio_files(["song.mp3", "my_music"])  # doctest: +SKIP
+        [PosixPath('song.mp3'), PosixPath('my_music/a.wav'), PosixPath('my_music/b.flac')]
+    """
+    exts = normalise_extensions(extensions)
+    out: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if not path.is_dir():
+            out.append(path)
+            continue
+        found = []
+        for dirpath, dirnames, filenames in os.walk(path):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            found += [
+                Path(dirpath) / n
+                for n in filenames
+                if not n.startswith(".") and Path(n).suffix.lower() in exts
+            ]
+        if not found:
+            raise DatasetError(f"{path}: no file in this folder ends in {', '.join(exts)}")
+        out += sorted(found, key=lambda p: p.relative_to(path).as_posix())
+    return out

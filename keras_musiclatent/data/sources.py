@@ -19,10 +19,10 @@ import numpy as np
 from keras_musiclatent.data.fma import load_fma
 from keras_musiclatent.data.folder import load_folder
 from keras_musiclatent.data.gtzan import load_gtzan
-from keras_musiclatent.data.table import ClipTable
-from keras_musiclatent.errors import ConfigError
+from keras_musiclatent.data.table import ALL, ClipTable
+from keras_musiclatent.errors import ConfigError, DatasetError
 
-__all__ = ["DATASETS", "load_table", "subsample"]
+__all__ = ["DATASETS", "load_table", "nonempty_split", "subsample"]
 
 #: ``--dataset`` choices: the loaders of :mod:`keras_musiclatent.data`.
 DATASETS = ("gtzan", "folder", "fma")
@@ -47,6 +47,24 @@ def load_table(data: str | os.PathLike, *, dataset: str = "gtzan") -> ClipTable:
     if dataset == "fma":
         return load_fma(data)
     raise ConfigError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+
+
+def nonempty_split(table: ClipTable, name: str) -> ClipTable:
+    """The clips of split ``name`` (``"all"``: every clip), refusing an empty result.
+
+    A small folder can leave a split empty (one clip per genre all go to ``train``); the
+    error then counts the clips of every split and suggests ``--split all``.
+
+    Raises:
+        DatasetError: an unknown split, or a split with no clip on disk.
+    """
+    chosen = table.split(name)
+    if len(chosen) == 0:
+        counts = ", ".join(f"{k} {v}" for k, v in table.split_counts().items())
+        where = f" (clips per split: {counts})" if len(table) else ""
+        hint = "" if name == ALL else "; use --split all (split='all') to take every clip"
+        raise DatasetError(f"split {name!r} holds no clips{where}{hint}")
+    return chosen
 
 
 def subsample(table: ClipTable, *, max_clips: int | None, seed: int = 0) -> ClipTable:

@@ -14,12 +14,26 @@ __all__ = ["stratified_split"]
 
 
 def _allocate(n: int, fractions: Sequence[float]) -> list[int]:
-    """Split ``n`` items by ``fractions`` with largest-remainder rounding (sums to ``n``)."""
+    """Split ``n`` items by ``fractions`` with largest-remainder rounding (sums to ``n``).
+
+    Every split with a positive fraction keeps at least one item while there are items to go
+    round: the first such splits in order get one each, taken from the split that has most
+    (so 2 items at 80/20 give 1 and 1, not 2 and 0).
+    """
     raw = [n * f for f in fractions]
     counts = [math.floor(r) for r in raw]
     order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - counts[i]), i))
     for i in order[: n - sum(counts)]:
         counts[i] += 1
+    wanted = [i for i, f in enumerate(fractions) if f > 0][:n]
+    for i in wanted:
+        if counts[i] == 0:
+            donor = max(
+                (j for j in range(len(counts)) if counts[j] > 1 or j not in wanted),
+                key=lambda j: (counts[j], -j),
+            )
+            counts[donor] -= 1
+            counts[i] += 1
     return counts
 
 
@@ -34,7 +48,10 @@ def stratified_split(
 
     Within each label the keys are sorted, then permuted by a generator seeded with
     ``(seed, crc32(label))``: the result depends only on the seed and the keys, not on the
-    order they are given in, and adding a label never reshuffles the others.
+    order they are given in, and adding a label never reshuffles the others. A label with at
+    least as many keys as there are splits of positive fraction has a key in each of them (the
+    rounding alone would put both keys of a 2-clip genre in ``train`` at 80/20); a label with
+    fewer fills them in the order of ``fractions``.
 
     Args:
         keys: unique item ids (``(n,)``).

@@ -152,7 +152,7 @@ class ClipTable(Sequence[Clip]):
         if name == ALL:
             return self
         if name not in self._split_names:
-            valid = ", ".join([*self._split_names, ALL])
+            valid = ", ".join(dict.fromkeys([*self._split_names, ALL]))
             raise DatasetError(f"unknown split {name!r}; valid splits: {valid}")
         return ClipTable(
             (c for c in self._clips if c.split == name),

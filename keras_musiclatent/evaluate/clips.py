@@ -66,7 +66,10 @@ def segments_of(
         DatasetError: an empty table, or no readable clip.
     """
     if len(table) == 0:
-        raise DatasetError("no clips to show: the chosen split holds no audio")
+        raise DatasetError(
+            "no clips to show: the chosen split holds no audio; use --split all "
+            "(split='all') to take every clip"
+        )
     # Only readable clips end up in the table; skipped ones are warned about by the loader.
     waves, lengths, label_ids, clip_index = segments_array(
         table,

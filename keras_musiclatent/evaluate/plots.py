@@ -26,6 +26,7 @@ from keras_musiclatent._files import atomic_path
 __all__ = [
     "embed_2d",
     "log_mel_rgb",
+    "mel_band_centres",
     "read_history",
     "save_confusion",
     "save_history",
@@ -74,32 +75,105 @@ def _save(fig: Any, path: str | os.PathLike, *, dpi: int) -> None:
     _pyplot().close(fig)
 
 
+def mel_band_centres(n_mels: int, *, fmin: float = 0.0, fmax: float) -> np.ndarray:
+    """Centre frequencies in Hz ``(n_mels,)`` of slaney mel bands (``librosa.mel_frequencies``).
+
+    The slaney scale is linear (200/3 Hz per mel) below 1 kHz and logarithmic above.
+    """
+    f_sp, min_log_hz = 200.0 / 3, 1000.0
+    min_log_mel, step = min_log_hz / f_sp, np.log(6.4) / 27.0
+
+    def to_mel(hz: float) -> float:
+        return hz / f_sp if hz < min_log_hz else min_log_mel + np.log(hz / min_log_hz) / step
+
+    mels = np.linspace(to_mel(fmin), to_mel(fmax), n_mels + 2)[1:-1]
+    return np.where(
+        mels < min_log_mel, mels * f_sp, min_log_hz * np.exp(step * (mels - min_log_mel))
+    )
+
+
+def _hz_label(hz: float) -> str:
+    return f"{hz / 1000:g}k" if hz >= 1000 else f"{hz:g}"
+
+
 def save_log_mel_strip(
     path: str | os.PathLike,
     log_mels: Sequence[np.ndarray],
     *,
     titles: Sequence[str] | None = None,
+    title: str | None = None,
+    ends: tuple[str, str] | None = None,
+    sample_rate: int = 22050,
+    hop_length: int = 512,
+    fmin: float = 0.0,
+    fmax: float | None = None,
     dynamic_range_db: float = 80.0,
     dpi: int = 80,
 ) -> None:
-    """Write log-mels ``(frames, mels)`` side by side as one PNG (low frequencies at the bottom).
+    """Write log-mels ``(frames, mels)`` dB side by side as one PNG, with axes and a colour bar.
+
+    Time runs left to right in seconds, mel bands bottom to top (ticks at the bands' centre
+    frequencies in Hz); one colour bar in dB spans the top ``dynamic_range_db`` of all panels.
+
+    Args:
+        path: the PNG to write.
+        log_mels: ``(frames, mels)`` arrays, one panel each.
+        titles: one title per panel.
+        title: a title over the whole strip.
+        ends: names of the first and last panel's sources (an interpolation's clips): they
+            label those panels, and ``title`` defaults to "A (left) → B (right)".
+        sample_rate, hop_length: the log-mels' frame rate, for the time axis.
+        fmin, fmax: the mel bands' range (``fmax`` ``None``: ``sample_rate / 2``).
+        dynamic_range_db: colour range below the loudest bin.
+        dpi: resolution.
 
     Example:
-        >>> save_log_mel_strip("strip.png", [np.zeros((130, 128))])  # doctest: +SKIP
+        >>> strip = [np.zeros((130, 128))] * 3
+        >>> save_log_mel_strip("strip.png", strip, ends=("a", "b"))  # doctest: +SKIP
     """
     plt = _pyplot()
     mels = [np.asarray(m, dtype=np.float32) for m in log_mels]
     top = max(float(m.max()) for m in mels)
-    fig, axes = plt.subplots(1, len(mels), figsize=(1.6 * len(mels) + 0.4, 2.2), squeeze=False)
+    n_bands = mels[0].shape[1]
+    centres = mel_band_centres(n_bands, fmin=fmin, fmax=fmax or sample_rate / 2)
+    # Ticks where the band centres pass round frequencies (interpolated between bands).
+    marks = [hz for hz in (100, 500, 1000, 2000, 5000, 10000) if centres[0] <= hz <= centres[-1]]
+    ticks = np.interp(marks, centres, np.arange(n_bands))
+    labels = list(titles) if titles is not None else [""] * len(mels)
+    if ends is not None:
+        labels[0] = f"{ends[0]}\n{labels[0]}".strip()
+        labels[-1] = f"{ends[1]}\n{labels[-1]}".strip()
+        title = title or f"{ends[0]} (left) \u2192 {ends[1]} (right)"
+    width = 1.5 * len(mels) + 1.6
+    fig, axes = plt.subplots(
+        1, len(mels), figsize=(width, 2.9), squeeze=False, sharey=True, layout="constrained"
+    )
+    image = None
     for i, (ax, m) in enumerate(zip(axes[0], mels, strict=True)):
-        ax.imshow(
-            m.T, origin="lower", aspect="auto", cmap="magma", vmin=top - dynamic_range_db, vmax=top
+        seconds = m.shape[0] * hop_length / sample_rate
+        image = ax.imshow(
+            m.T,
+            origin="lower",
+            aspect="auto",
+            cmap="magma",
+            vmin=top - dynamic_range_db,
+            vmax=top,
+            extent=(0.0, seconds, -0.5, n_bands - 0.5),
+            interpolation="nearest",
         )
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if titles is not None:
-            ax.set_title(titles[i], fontsize=8)
-    fig.tight_layout()
+        ax.set_xticks([0.0, round(seconds / 2, 1)] if seconds >= 1 else [0.0])
+        ax.tick_params(labelsize=7)
+        if labels[i]:
+            ax.set_title(labels[i], fontsize=8)
+    axes[0, 0].set_yticks(ticks)
+    axes[0, 0].set_yticklabels([_hz_label(hz) for hz in marks])
+    axes[0, 0].set_ylabel("mel band centre (Hz)", fontsize=8)
+    fig.supxlabel("time (s)", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    bar = fig.colorbar(image, ax=axes[0].tolist(), fraction=0.02, pad=0.01)
+    bar.set_label("dB", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
     _save(fig, path, dpi=dpi)
 
 

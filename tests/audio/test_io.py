@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import struct
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 import soundfile as sf
 
 from keras_musiclatent import audio
+from keras_musiclatent._files import write_json
 from keras_musiclatent.errors import (
     AudioDecodeError,
     AudioError,
@@ -232,6 +234,14 @@ def test_segment_rules(seconds, expected):
         assert not windows[i, n:].any()
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_segment_refuses_nan_and_inf(bad):
+    y = np.zeros(22050, np.float32)
+    y[100] = bad
+    with pytest.raises(InvalidAudioError, match="NaN or infinite"):
+        audio.segment(y, 22050)
+
+
 def test_segment_errors():
     with pytest.raises(EmptyAudioError):
         audio.segment(np.zeros(0, np.float32), 22050)
@@ -242,6 +252,18 @@ def test_segment_errors():
 
 
 # --- saving --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_saved_wav_has_the_mode_of_other_outputs(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        wav = audio.save(tmp_path / "out.wav", tone(0.1), 22050)
+        write_json(tmp_path / "out.json", {"a": 1})
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE(wav.stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "out.json").stat().st_mode) == 0o666 & ~umask
 
 
 def test_save_round_trip(tmp_path):

@@ -62,6 +62,9 @@ def test_interpolate_writes_each_step(tiny_space_dir, clips, tmp_path, capsys):
     assert main([*args, "--out", str(tmp_path)]) == 0
     summary = _json(capsys)
     assert len(summary["wavs"]) == 4 and summary["smoothness"] >= 1.0
+    assert [p.name for p in sorted(tmp_path.glob("*.wav"))] == [  # the demo's names
+        f"interpolation_{i:02d}.wav" for i in range(4)
+    ]
     assert json.loads((tmp_path / "interpolation.json").read_text())["steps"] == 4
     assert len(summary["genre_path"]) == 3
 
@@ -99,7 +102,8 @@ def test_compress_decompress(tiny_space_dir, clips, tmp_path, capsys):
     [
         (["probe", "{a}", "--dim", "9"], "out of range"),
         (["classify", "{missing}"], "not found|No such|does not exist"),
-        (["compress", "{dir}", "-o", "{out}/x.mlz"], "directory"),
+        (["compress", "{dir}", "-o", "{out}/x.mlz"], "no file in this folder ends in .wav"),
+        (["encode", "{dir}", "--out", "{out}"], "no file in this folder"),
         (["decompress", "{a}", "-o", "{out}/x.wav"], "magic"),
         (["encode", "{a}", "--model", "no-such-model", "--out", "{out}"], "unknown model"),
     ],

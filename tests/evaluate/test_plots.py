@@ -11,6 +11,7 @@ import pytest
 from keras_musiclatent.evaluate.plots import (
     embed_2d,
     log_mel_rgb,
+    mel_band_centres,
     read_history,
     save_confusion,
     save_history,
@@ -83,3 +84,35 @@ def test_log_mel_rgb():
     assert image.shape == (8, 8, 3) and image.dtype == np.uint8
     # low frequencies at the bottom: the top row (loud) is brighter than the bottom row
     assert image[0].astype(int).sum() > image[-1].astype(int).sum()
+
+
+def test_mel_band_centres_match_librosa():
+    import librosa
+
+    for n_mels, fmin, fmax in ((128, 0.0, 11025.0), (96, 0.0, 8000.0), (40, 50.0, 4000.0)):
+        expected = librosa.mel_frequencies(n_mels + 2, fmin=fmin, fmax=fmax)[1:-1]
+        np.testing.assert_allclose(mel_band_centres(n_mels, fmin=fmin, fmax=fmax), expected)
+
+
+def test_strip_has_axes_labels_and_a_colour_bar(tmp_path, rng, monkeypatch):
+    from matplotlib.figure import Figure
+
+    saved = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: saved.append(fig))
+    mels = [rng.normal(-40, 10, (130, 128)).astype(np.float32) for _ in range(3)]
+    save_log_mel_strip(tmp_path / "walk.png", mels, titles=["t=0", "t=0.5", "t=1"], ends=("A", "B"))
+    (fig,) = saved
+    panels, bar = fig.axes[:3], fig.axes[3]
+    assert [ax.get_title() for ax in panels] == ["A\nt=0", "t=0.5", "B\nt=1"]
+    assert fig.get_suptitle() == "A (left) \u2192 B (right)"
+    assert fig._supxlabel.get_text() == "time (s)"
+    assert panels[0].get_xlim() == pytest.approx((0.0, 130 * 512 / 22050))  # seconds
+    assert [t.get_text() for t in panels[0].get_yticklabels()] == [
+        "100",
+        "500",
+        "1k",
+        "2k",
+        "5k",
+        "10k",
+    ]
+    assert "Hz" in panels[0].get_ylabel() and bar.get_ylabel() == "dB"
