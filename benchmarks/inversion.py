@@ -3,8 +3,9 @@
 On real 3-s segments (the middle segment of the first clip of each GTZAN genre folder, from
 ``--data``, ``$MUSICLATENT_GTZAN`` or ``../shared/data/gtzan`` beside the checkout) or, when
 none is found or with ``--synthetic``, on synthetic harmonic clips. The target is the reference
-log-mel of EVALUATION.md; the error is its *audio RMSE*: ``metrics.spectral_rmse_db`` between
-the target and the log-mel of the inverted audio (all frames of full 3-s segments).
+log-mel of the evaluation protocol (docs/evaluation.md); the error is its *audio RMSE*:
+``metrics.spectral_rmse_db`` between the target and the log-mel of the inverted audio (all
+frames of full 3-s segments).
 
 Measured in one process, in seconds per 3-s clip:
 

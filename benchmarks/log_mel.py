@@ -7,7 +7,8 @@ Measures, in one process, on a batch of synthetic 3-s clips (22050 Hz, STFT 2048
 - **ours, compiled**: the layer inside a ``keras.Model``, ``predict_on_batch`` (a traced
   ``tf.function`` on TensorFlow, ``jit`` on JAX), the path training and ``predict`` take;
 - **librosa**: ``librosa.feature.melspectrogram`` on the whole batch, then
-  ``librosa.power_to_db(ref=1.0, amin=1e-10, top_db=None)`` (EVALUATION.md's reference).
+  ``librosa.power_to_db(ref=1.0, amin=1e-10, top_db=None)`` (the reference of the evaluation
+  protocol (docs/evaluation.md)).
 
 Each is timed ``--repeats`` times after a warm-up call; the medians give clips per second and
 the ratios (ours / librosa: above 1 means the layer is faster). The script also checks that

@@ -11,7 +11,8 @@ __all__ = ["Decoded", "Encoding"]
 
 @dataclass(frozen=True)
 class Encoding:
-    """Latents of one clip, one row per 3-s segment (EVALUATION.md segmentation).
+    """Latents of one clip, one row per 3-s segment (the segmentation of
+    the evaluation protocol (docs/evaluation.md)).
 
     Attributes:
         mean: ``(segments, latent_dim)`` posterior means (the autoencoder's codes).

@@ -1,9 +1,10 @@
 """Segment indexing: which fixed windows each clip yields, known before decoding anything.
 
-The rule is EVALUATION.md's (and :func:`keras_musiclatent.audio.segment`'s): non-overlapping
-windows from the start, a remainder of ``min_remainder_seconds`` or more becomes a last
-zero-padded window, a clip shorter than one window is one zero-padded window. Counts come from
-file headers (frames converted to the target rate); windows are cut from the decoded audio.
+The rule of the evaluation protocol (docs/evaluation.md), as
+:func:`keras_musiclatent.audio.segment` applies it: non-overlapping windows from the start,
+a remainder of ``min_remainder_seconds`` or more becomes a last zero-padded window, a clip
+shorter than one window is one zero-padded window. Counts come from file headers (frames
+converted to the target rate); windows are cut from the decoded audio.
 """
 
 from __future__ import annotations

@@ -26,12 +26,13 @@ def lengths_to_mask(lengths: np.ndarray, samples: int) -> np.ndarray:
 class SegmentDataset(keras.utils.PyDataset):
     """Batches of fixed-length windows of a clip table, for ``model.fit``/``predict``.
 
-    Windows follow EVALUATION.md (see :func:`keras_musiclatent.audio.segment`): 3-s
-    non-overlapping windows from the start of each clip, a tail of 1 s or more zero-padded,
-    a clip shorter than a window is one padded window, none is dropped. The window count of
-    each clip comes from its header at construction; audio is decoded only when a batch asks
-    for it, so memory holds one batch (plus an int32 pair per window for the index), whatever
-    the dataset's size. Backend-agnostic: batches are NumPy arrays.
+    Windows follow the evaluation protocol (docs/evaluation.md), as
+    :func:`keras_musiclatent.audio.segment` cuts them: 3-s non-overlapping windows from the
+    start of each clip, a tail of 1 s or more zero-padded, a clip shorter than a window is one
+    padded window, none is dropped. The window count of each clip comes from its header at
+    construction; audio is decoded only when a batch asks for it, so memory holds one batch
+    (plus an int32 pair per window for the index), whatever the dataset's size.
+    Backend-agnostic: batches are NumPy arrays.
 
     Each batch is ``(inputs, labels)`` (``(inputs,)`` when ``include_labels=False``):
 

@@ -1,4 +1,6 @@
-"""Evaluation metrics exactly as EVALUATION.md defines them (NumPy, outside the graph).
+"""Evaluation metrics exactly as the evaluation protocol (docs/evaluation.md) defines them.
+
+NumPy, outside the graph.
 
 Spectral RMSE compares log-mel spectra, not waveforms (Roche et al. 2018); bitrate counts what
 must be stored to decode.
@@ -34,7 +36,7 @@ def logmel_db(
     hop_length: int = 512,
     n_mels: int = 128,
 ) -> np.ndarray:
-    """Reference log-mel of EVALUATION.md, computed by librosa.
+    """Reference log-mel of the evaluation protocol (docs/evaluation.md), computed by librosa.
 
     Args:
         audio: ``(samples,)`` or ``(batch, samples)`` float.
@@ -158,7 +160,8 @@ def _floored_pair(a: np.ndarray, b: np.ndarray, floor: float) -> float:
 def interpolation_smoothness(log_mels: np.ndarray, *, dynamic_range_db: float = 80.0) -> float:
     """Max over steps of the log-mel distance between consecutive steps, over the mean step.
 
-    1.0 means perfectly even steps; larger means the path jumps somewhere (EVALUATION.md).
+    1.0 means perfectly even steps; larger means the path jumps somewhere
+    (the evaluation protocol (docs/evaluation.md)).
     Distances are RMS dB differences with everything floored at the path's max - 80 dB.
 
     Args:

@@ -85,7 +85,8 @@ def masked_reconstruction_loss(
 
 
 def spectral_rmse_db(reference, estimate, mask=None, *, top_db: float = 80.0):
-    """Spectral RMSE in dB per example, as defined in EVALUATION.md.
+    """Spectral RMSE in dB per example, as defined in
+    the evaluation protocol (docs/evaluation.md).
 
     ``floor = max(R) - top_db``; ``sqrt(mean((max(R, floor) - max(E, floor))**2))`` over the
     real frames of each example.

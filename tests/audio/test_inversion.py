@@ -1,4 +1,5 @@
-"""Log-mel → audio inversion: quality (audio RMSE of EVALUATION.md), batching, parity, errors."""
+"""Log-mel → audio inversion: quality (audio RMSE of docs/evaluation.md), batching, parity,
+errors."""
 
 from __future__ import annotations
 

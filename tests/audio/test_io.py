@@ -210,7 +210,7 @@ def test_prepare_validates_and_converts():
         audio.prepare(np.array(["a", "b"]), sr=22050)
 
 
-# --- segmentation (EVALUATION.md) ----------------------------------------------------------
+# --- segmentation (docs/evaluation.md) -----------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from keras_musiclatent.models import losses
 
 
 def numpy_spectral_rmse(reference, estimate):
-    """EVALUATION.md, written out in numpy for one example."""
+    """The spectral RMSE of docs/evaluation.md, written out in numpy for one example."""
     floor = reference.max() - 80.0
     return np.sqrt(np.mean((np.maximum(reference, floor) - np.maximum(estimate, floor)) ** 2))
 

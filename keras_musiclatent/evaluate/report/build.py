@@ -7,7 +7,8 @@ seeded subsample of a dataset split and writes ``index.html`` with its media bes
 - players for a few clips: the original, its Griffin-Lim inversion, the reconstruction, the
   compressed stream (``compress`` → ``decompress``), PCA at the same bitrate and, when ffmpeg
   is installed, Opus and MP3 at their lowest bitrates;
-- the compression table (kbit/s, ratio to 16-bit PCM, spectral RMSE per EVALUATION.md);
+- the compression table (kbit/s, ratio to 16-bit PCM, spectral RMSE per
+  the evaluation protocol (docs/evaluation.md));
 - t-SNE and PCA (and UMAP, when umap-learn is installed) of the segment latents by genre;
 - the genre head's clip-level confusion matrix;
 - loss curves from a training ``history.csv``;
@@ -188,7 +189,10 @@ class _Run:
 
 
 class _Audit:
-    """Spectral RMSE of estimates against the original excerpts, per method (EVALUATION.md)."""
+    """Spectral RMSE of estimates against the original excerpts, per method.
+
+    As the evaluation protocol (docs/evaluation.md) defines it.
+    """
 
     def __init__(self, model: Any) -> None:
         self.size = int(model.samples)
@@ -743,7 +747,8 @@ def build_report(
         seg_s = space.segment_seconds
         compression_note = (
             f"Measured on the {len(run.listen)} excerpts above ({n_listen_seg} segments of "
-            f"{seg_s:g} s). Spectral RMSE as EVALUATION.md defines it (floor at the reference's "
+            f"{seg_s:g} s). Spectral RMSE as docs/evaluation.md defines it (floor at the "
+            "reference's "
             "maximum - 80 dB, real frames only): log-mel RMSE compares the decoder's (or PCA's) "
             "log-mel with the input, audio RMSE the log-mel of what a listener hears. kbit/s of "
             f"the .mlz stream and the codecs come from file sizes; the latent alone is "
