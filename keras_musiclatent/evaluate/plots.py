@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,10 +37,15 @@ __all__ = [
 
 
 def _pyplot() -> Any:
-    """matplotlib's pyplot on the file-only Agg backend (no display needed)."""
+    """matplotlib's pyplot; the file-only Agg backend unless the user chose one.
+
+    A backend is the user's choice when pyplot is already imported or ``MPLBACKEND`` is set
+    (a notebook's inline backend); otherwise Agg, which needs no display.
+    """
     import matplotlib
 
-    matplotlib.use("Agg")
+    if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
