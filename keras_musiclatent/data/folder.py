@@ -34,8 +34,9 @@ def load_folder(
     Args:
         root: the folder.
         split_seed: when given, a seeded split stratified by label into ``train``, ``valid``
-            (``valid_fraction``) and, if ``test_fraction > 0``, ``test``; when ``None`` every
-            clip's split is ``"all"``.
+            (``valid_fraction``) and, if ``test_fraction > 0``, ``test``; a label with two
+            clips or more keeps one in each split (see :func:`stratified_split`); when
+            ``None`` every clip's split is ``"all"``.
         valid_fraction: share of each label in ``valid``.
         test_fraction: share of each label in ``test``.
         extensions: audio suffixes, case-insensitive.
