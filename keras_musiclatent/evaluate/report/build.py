@@ -550,7 +550,12 @@ def _walk_section(run: _Run, *, pairs: int, steps: int) -> tuple[list[Walk], str
         za, zb = run.z[run.first_row(a)], run.z[run.first_row(b)]
         log_mel = walk_log_mels(run.space, za, zb, steps=steps, method="slerp")
         save_log_mel_strip(
-            run.images / f"walk-{w}.png", list(log_mel), titles=[f"t={t:.2f}" for t in ts]
+            run.images / f"walk-{w}.png",
+            list(log_mel),
+            titles=[f"t={t:.2f}" for t in ts],
+            ends=(f"A: {seg.table[a].clip_id}", f"B: {seg.table[b].clip_id}"),
+            sample_rate=run.space.sample_rate,
+            hop_length=run.space.model.hop_length,
         )
         audio_io.save(
             run.media / f"walk-{w}.wav",
