@@ -1,9 +1,12 @@
-"""Keras callbacks of :mod:`keras_musiclatent.train.loop`: atomic checkpoints, TensorBoard media."""
+"""Keras callbacks of :mod:`keras_musiclatent.train.loop`: the epoch commit, TensorBoard media."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,37 +16,139 @@ import numpy as np
 from keras_musiclatent._files import atomic_path, save_model
 from keras_musiclatent.audio.inversion import logmel_to_audio
 from keras_musiclatent.train._optional import tensorflow
+from keras_musiclatent.train.datasets import EpochSegments
+from keras_musiclatent.train.state import CHECKPOINTS, RunState, commit
 
-__all__ = ["AtomicCheckpoint", "ReconstructionSummary"]
+__all__ = ["EpochCommit", "ReconstructionSummary", "restore_seed_states", "seed_states"]
 
 
-class AtomicCheckpoint(keras.callbacks.Callback):
-    """Save ``last.keras`` every epoch and ``best.keras`` when ``monitor`` improves.
+def seed_states(model: keras.Model) -> tuple[tuple[int, ...], ...]:
+    """The state of every random seed generator of ``model`` (sampling noise, dropout), in
+    ``model.variables`` order. ``save_weights`` leaves them out, so a resumed run restores
+    them from the run state to draw the noise an uninterrupted run would.
 
-    Both are written to a temporary file and renamed, so a crash never leaves a broken model.
-    The best value so far is read back from an existing ``best_value.txt`` on resume.
+    Example:
+        >>> seed_states(model)  # doctest: +SKIP
+        ((1234, 96), (5678, 0))
+    """
+    return tuple(
+        tuple(int(x) for x in np.asarray(keras.ops.convert_to_numpy(v)).ravel())
+        for v in _seed_variables(model)
+    )
+
+
+def restore_seed_states(model: keras.Model, states: Sequence[Sequence[int]]) -> None:
+    """Set the seed generators of ``model`` to ``states`` (from :func:`seed_states`).
+
+    Raises:
+        ValueError: ``states`` is not of a model of this architecture.
+    """
+    variables = _seed_variables(model)
+    if len(variables) != len(states):
+        raise ValueError(
+            f"the run state holds {len(states)} seed generator states, the model has "
+            f"{len(variables)}"
+        )
+    for variable, value in zip(variables, states, strict=True):
+        variable.assign(np.asarray(value, dtype=variable.dtype).reshape(variable.shape))
+
+
+def _seed_variables(model: keras.Model) -> list[Any]:
+    return [v for v in model.variables if v.name == "seed_generator_state"]
+
+
+class EpochCommit(keras.callbacks.Callback):
+    """Commit every epoch to the run folder and stop early; the last callback of a run.
+
+    At each epoch's end: the resume checkpoint (weights and optimizer), ``last.keras`` and,
+    when ``monitor`` improved, ``best.keras`` are written under new names, then one atomic
+    ``state.json`` makes them the run's state (see :mod:`keras_musiclatent.train.state`).
+    The epoch's training order is set from ``(seed, epoch)`` at its start, so a resumed run
+    sees the batches an uninterrupted one would. Early stopping (lower ``monitor`` is
+    better, Keras ``EarlyStopping`` semantics) and a NaN loss end the run; its counters are
+    part of the state, so they survive a resume.
 
     Args:
-        out: the run folder.
+        out: the run folder (its lock held).
+        state: the committed state to go on from.
+        epochs: the run's length.
         monitor: a log key, lower is better.
+        patience: epochs without improvement before stopping.
+        train_data: the training dataset (an ``EpochSegments``), or ``None``.
+        info: facts for ``training.json``.
     """
 
-    def __init__(self, out: str | os.PathLike, *, monitor: str = "val_spectral_rmse_db") -> None:
+    def __init__(
+        self,
+        out: str | os.PathLike,
+        state: RunState,
+        *,
+        epochs: int,
+        monitor: str = "val_spectral_rmse_db",
+        patience: int = 8,
+        train_data: EpochSegments | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         self.out = Path(out)
+        self.state = state
+        self.epochs = int(epochs)
         self.monitor = monitor
-        marker = self.out / "best_value.txt"
-        self.best = float(marker.read_text()) if marker.is_file() else math.inf
+        self.patience = int(patience)
+        self.train_data = train_data
+        self.info = dict(info or {})
+        self._started = time.monotonic()
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.train_data is not None:
+            self.train_data.set_epoch(epoch)
+        self._started = time.monotonic()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        logs = logs or {}
-        save_model(self.model, self.out / "last.keras")
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        state = self.state
+        best, best_epoch, wait = state.best, state.best_epoch, state.wait
         value = logs.get(self.monitor)
-        if value is not None and math.isfinite(float(value)) and float(value) < self.best:
-            self.best = float(value)
-            save_model(self.model, self.out / "best.keras")
-            with atomic_path(self.out / "best_value.txt") as tmp:
-                tmp.write_text(repr(self.best))
+        improved = value is not None and math.isfinite(value) and (best is None or value < best)
+        if improved:
+            best, best_epoch, wait = value, epoch, 0
+        elif value is not None:
+            wait += 1
+        done = epoch + 1
+        if not math.isfinite(logs.get("loss", 0.0)):
+            reason = "nan_loss"
+        elif not improved and wait >= self.patience and epoch > 0:
+            reason = "early_stopping"
+        elif done >= self.epochs:
+            reason = "epochs"
+        else:
+            reason = None
+        weights = f"{CHECKPOINTS}/epoch-{done:04d}.weights.h5"
+        with atomic_path(self.out / weights, suffix=".weights.h5") as tmp:
+            self.model.save_weights(tmp)
+        pending = {"last.keras": f"{CHECKPOINTS}/last-{done:04d}.keras"}
+        if improved:
+            pending["best.keras"] = f"{CHECKPOINTS}/best-{done:04d}.keras"
+        for name in pending.values():
+            save_model(self.model, self.out / name)
+        self.state = dataclasses.replace(
+            state,
+            epochs_completed=done,
+            weights=weights,
+            rng=seed_states(self.model),
+            history=(*state.history, {"epoch": epoch, **logs}),
+            best=best,
+            best_epoch=best_epoch,
+            wait=wait,
+            finished=reason is not None,
+            stop_reason=reason,
+            pending=pending,
+            seconds=state.seconds + time.monotonic() - self._started,
+            info=self.info,
+        )
+        commit(self.out, self.state, monitor=self.monitor)
+        if reason in ("nan_loss", "early_stopping"):
+            self.model.stop_training = True
 
 
 class ReconstructionSummary(keras.callbacks.Callback):

@@ -3,20 +3,25 @@
 A run folder holds everything a run needs to go on or to be used::
 
     OUT/config.json         the resolved config (a resumed run must match it)
-    OUT/backup/             Keras BackupAndRestore state: weights + epoch, written every epoch
-    OUT/last.keras          the model after the last completed epoch (atomic)
-    OUT/best.keras          the model with the lowest validation spectral RMSE so far (atomic)
-    OUT/history.csv         one row per epoch (appended across resumes)
+    OUT/state.json          what is valid: epochs done, the resume checkpoint, history,
+                            early-stopping counters, random-generator states (one atomic
+                            write per epoch: see :mod:`keras_musiclatent.train.state`)
+    OUT/checkpoints/        the resume checkpoint (weights and optimizer) of the last epoch
+    OUT/last.keras          the model after the last completed epoch
+    OUT/best.keras          the model with the lowest validation spectral RMSE so far
+    OUT/history.csv         one row per completed epoch
     OUT/logs/               TensorBoard: scalars, log-mel images and audio of reconstructions
-    OUT/training.json       what the run did: epochs, time, best metric, versions
+    OUT/training.json       what the run did: epochs, why it stopped, time, best metric, versions
+    OUT/.lock               held by the process training in the folder
 
-A run killed at any point (even ``kill -9`` mid-epoch) continues with ``resume=True`` from the
-last completed epoch; the epochs it had finished are not trained again.
+A run killed at any point (even ``kill -9``) continues with ``resume=True`` from its last
+completed epoch, reproducing what the uninterrupted run would have done (same batches, same
+noise); a finished run, resumed, changes nothing. Two processes never train in one folder.
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import json
 import os
 import platform
@@ -33,7 +38,11 @@ from keras_musiclatent import models
 from keras_musiclatent._files import write_json
 from keras_musiclatent.errors import ConfigError
 from keras_musiclatent.train._optional import has_tensorflow
-from keras_musiclatent.train.callbacks import AtomicCheckpoint, ReconstructionSummary
+from keras_musiclatent.train.callbacks import (
+    EpochCommit,
+    ReconstructionSummary,
+    restore_seed_states,
+)
 from keras_musiclatent.train.config import DEFAULT_CONFIG, DISTRIBUTE_BACKENDS, load_config
 from keras_musiclatent.train.datasets import (
     ADAPT_BATCHES,
@@ -42,6 +51,14 @@ from keras_musiclatent.train.datasets import (
     tables,
 )
 from keras_musiclatent.train.distribute import distribution, fit_for_mirrored, worker_out
+from keras_musiclatent.train.state import (
+    LEGACY_BACKUP,
+    STATE,
+    RunState,
+    clean_temporary_files,
+    folder_lock,
+    open_run,
+)
 
 __all__ = [
     "ADAPT_BATCHES",
@@ -77,22 +94,12 @@ def build_model(model_config: Mapping[str, Any]) -> keras.Model:
         raise ConfigError(f"model {name}: {exc}") from None
 
 
-def _claim_run_folder(out: Path, config: dict[str, Any], *, resume: bool) -> None:
-    saved = out / "config.json"
-    if saved.exists():
-        if not resume:
-            raise ConfigError(
-                f"{out} already holds a run; pass --resume to continue it or choose another --out"
-            )
-        previous = json.loads(saved.read_text())
-        # Runs saved before ``training.distribute`` existed resume as undistributed runs.
-        previous.get("training", {}).setdefault("distribute", None)
-        if previous != json.loads(json.dumps(config, default=str)):
-            raise ConfigError(f"{out}: --resume with a config that differs from the saved one")
-    elif resume and (out / "backup").exists():
-        raise ConfigError(f"{out}: cannot resume, config.json is missing")
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(saved, config)
+def _check_saved_config(out: Path, config: dict[str, Any]) -> None:
+    previous = json.loads((out / "config.json").read_text())
+    # Runs saved before ``training.distribute`` existed resume as undistributed runs.
+    previous.get("training", {}).setdefault("distribute", None)
+    if previous != json.loads(json.dumps(config, default=str)):
+        raise ConfigError(f"{out}: --resume with a config that differs from the saved one")
 
 
 @dataclass
@@ -105,6 +112,9 @@ class TrainResult:
         history: per-epoch logs (all of ``history.csv``).
         best: the best value of the monitored metric.
         seconds: wall time of this call.
+        finished: the run has ended (all epochs, early stopping or a NaN loss).
+        stop_reason: ``"epochs"``, ``"early_stopping"`` or ``"nan_loss"`` when finished.
+        epochs_trained: epochs this call trained (0 when the run was complete already).
     """
 
     out: Path
@@ -112,13 +122,22 @@ class TrainResult:
     history: list[dict[str, float]]
     best: float | None
     seconds: float
+    finished: bool = False
+    stop_reason: str | None = None
+    epochs_trained: int = 0
 
 
-def _read_history(path: Path) -> list[dict[str, float]]:
-    if not path.is_file():
-        return []
-    with open(path, newline="") as fh:
-        return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(fh)]
+def _result(out: Path, state: RunState, *, seconds: float, trained: int) -> TrainResult:
+    return TrainResult(
+        out=out,
+        epochs_completed=state.epochs_completed,
+        history=[dict(row) for row in state.history],
+        best=state.best,
+        seconds=seconds,
+        finished=state.finished,
+        stop_reason=state.stop_reason,
+        epochs_trained=trained,
+    )
 
 
 def train(
@@ -129,7 +148,7 @@ def train(
     seed: int | None = None,
     verbose: int | str = "auto",
 ) -> TrainResult:
-    """Train the model a config describes, checkpointing every epoch.
+    """Train the model a config describes, committing its state every epoch.
 
     With ``training.distribute`` set, the model is built, compiled and trained inside a
     ``tf.distribute.MirroredStrategy`` (``"mirrored"``: every local GPU, TensorFlow) or under
@@ -140,7 +159,8 @@ def train(
     Args:
         config: config path or mapping (see :data:`DEFAULT_CONFIG`).
         out: the run folder.
-        resume: go on with an interrupted run in ``out`` (its config must match).
+        resume: go on with an interrupted run in ``out`` (its config must match); a finished
+            run is left as it is.
         seed: overrides ``training.seed``.
         verbose: Keras progress bar setting.
 
@@ -151,33 +171,72 @@ def train(
         ConfigError: bad config; a ``training.distribute`` option of another backend;
             ``out`` holds a run and ``resume`` is false (nothing is overwritten); ``resume``
             with a different config.
+        FolderInUseError: another process trains in ``out``.
+        DamagedStateError: a state file of ``out`` cannot be read (the message names it).
 
     Example:
         >>> train("configs/gtzan-vae.yaml", out="runs/vae")  # doctest: +SKIP
     """
     config = load_config(config)
+    training = config["training"]
     if seed is not None:
-        config["training"]["seed"] = int(seed)
-    scope, reset = distribution(config["training"]["distribute"])
+        training["seed"] = int(seed)
+    scope, reset = distribution(training["distribute"])
     out = Path(out)
-    if config["training"]["distribute"] == "multi_worker":
+    if training["distribute"] == "multi_worker":
         out = worker_out(out)
     try:
-        with scope:
-            return _train(config, out=out, resume=resume, verbose=verbose)
+        with contextlib.ExitStack() as held:
+            state = None
+            if (out / "config.json").exists():
+                if not resume:
+                    raise ConfigError(
+                        f"{out} already holds a run; pass --resume to continue it or choose "
+                        "another --out"
+                    )
+                held.enter_context(folder_lock(out))
+                _check_saved_config(out, config)
+                state = open_run(out, epochs=int(training["epochs"]), monitor=training["monitor"])
+                if state.finished:
+                    if verbose:
+                        print(
+                            f"{out}: the run is complete ({state.epochs_completed} epochs, "
+                            f"{state.stop_reason}); nothing to train",
+                            flush=True,
+                        )
+                    return _result(out, state, seconds=0.0, trained=0)
+            elif resume and ((out / STATE).exists() or (out / LEGACY_BACKUP).exists()):
+                raise ConfigError(f"{out}: cannot resume, config.json is missing")
+            with scope:
+                return _train(config, out=out, state=state, held=held, verbose=verbose)
     finally:
         if reset is not None:
             reset()
 
 
-def _train(config: dict[str, Any], *, out: Path, resume: bool, verbose: int | str) -> TrainResult:
-    if (Path(out) / "config.json").exists() and not resume:
+def _claim_new_run(out: Path, config: dict[str, Any], held: contextlib.ExitStack) -> RunState:
+    held.enter_context(folder_lock(out))
+    if (out / "config.json").exists():  # another process claimed it first
         raise ConfigError(
             f"{out} already holds a run; pass --resume to continue it or choose another --out"
         )
+    clean_temporary_files(out)
+    write_json(out / "config.json", config)
+    return RunState()
+
+
+def _train(
+    config: dict[str, Any],
+    *,
+    out: Path,
+    state: RunState | None,
+    held: contextlib.ExitStack,
+    verbose: int | str,
+) -> TrainResult:
     training = config["training"]
     d = config["data"]
-    keras.utils.set_random_seed(int(training["seed"]))
+    seed = int(training["seed"])
+    keras.utils.set_random_seed(seed)
     train_table, valid_table = tables(config)
     train_ds, valid_ds = segment_datasets(config, (train_table, valid_table))
 
@@ -185,57 +244,36 @@ def _train(config: dict[str, Any], *, out: Path, resume: bool, verbose: int | st
     model_config.setdefault("sample_rate", int(d["sample_rate"]))
     model_config.setdefault("segment_seconds", float(d["segment_seconds"]))
     model = build_model(model_config)
-    first = train_ds[0][0]
-    if not (Path(out) / "backup" / "latest.weights.h5").exists():
+    if state is None or state.weights is None:
         # Band statistics from a shuffled sample of batches; a resumed run restores them
         # with the weights.
         model.adapt(adapt_batches(train_ds))
         if training["pca_init"]:
             models.initialize_from_pca(
-                model, (train_ds[i] for i in range(len(train_ds))), seed=int(training["seed"])
+                model, (train_ds[i] for i in range(len(train_ds))), seed=seed
             )
-    model(first)  # BackupAndRestore needs a built model
-    # Everything is valid: only now does the run folder get written.
-    _claim_run_folder(Path(out), config, resume=resume)
-    out = Path(out)
+    model(train_ds[0][0])  # built, so that weights can be loaded
+    if state is None:
+        # Everything is valid: only now does the run folder get written.
+        state = _claim_new_run(out, config, held)
     model.compile(optimizer=keras.optimizers.Adam(**config["optimizer"]))
     if training["distribute"] in ("mirrored", "multi_worker"):
         fit_for_mirrored(model, multi_worker=training["distribute"] == "multi_worker")
+    if state.weights is not None:
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(out / state.weights)
+        if state.rng:
+            restore_seed_states(model, state.rng)
 
-    monitor = training["monitor"]
-    callbacks: list[Any] = [
-        keras.callbacks.BackupAndRestore(str(out / "backup"), double_checkpoint=True),
-        AtomicCheckpoint(out, monitor=monitor),
-        keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
-        keras.callbacks.EarlyStopping(
-            monitor=monitor,
-            mode="min",
-            patience=int(training["early_stopping_patience"]),
-            restore_best_weights=False,
-        ),
-        keras.callbacks.TerminateOnNaN(),
-    ]
-    tensorboard = _tensorboard_callbacks(out / "logs", valid_ds, training)
-    callbacks.extend(tensorboard)
-
-    start = time.time()
-    model.fit(
-        train_ds,
-        validation_data=valid_ds,
+    commit = EpochCommit(
+        out,
+        state,
         epochs=int(training["epochs"]),
-        callbacks=callbacks,
-        verbose=verbose,
-    )
-    seconds = time.time() - start
-    history = _read_history(out / "history.csv")
-    values = [row[monitor] for row in history if monitor in row]
-    best = min(values) if values else None
-    write_json(
-        out / "training.json",
-        {
-            "epochs_completed": len(history),
-            "seconds_last_call": round(seconds, 1),
-            "best": {monitor: best},
+        monitor=training["monitor"],
+        patience=int(training["early_stopping_patience"]),
+        train_data=train_ds,
+        info={
             "train_clips": len(train_table),
             "valid_clips": len(valid_table),
             "train_segments": train_ds.num_segments,
@@ -248,7 +286,25 @@ def _train(config: dict[str, Any], *, out: Path, resume: bool, verbose: int | st
             "numpy": np.__version__,
         },
     )
-    return TrainResult(out, len(history), history, best, seconds)
+    callbacks = [
+        *_tensorboard_callbacks(out / "logs", valid_ds, training),
+        keras.callbacks.TerminateOnNaN(),
+        commit,  # last: the epoch is committed once everything else has seen it
+    ]
+    start = time.time()
+    model.fit(
+        train_ds,
+        validation_data=valid_ds,
+        epochs=int(training["epochs"]),
+        initial_epoch=state.epochs_completed,
+        # The dataset shuffles itself from (seed, epoch); Keras's own shuffle of the batch
+        # order would not be reproduced by a resumed run.
+        shuffle=False,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    trained = commit.state.epochs_completed - state.epochs_completed
+    return _result(out, commit.state, seconds=time.time() - start, trained=trained)
 
 
 def _tensorboard_callbacks(logdir: Path, valid_ds, training: Mapping[str, Any]) -> list[Any]:
