@@ -10,9 +10,12 @@ An output folder holds::
     OUT/trials.md           the same ranked best first, as a Markdown table
     OUT/best.json           the best trial's model/optimizer (+ data.segment_seconds) sections
     OUT/summary.json        best trial and value, counts, time per trial, versions
+    OUT/.lock               held by the process running the search (``.lock-<id>``: a worker)
 
 A search killed at any point (even ``kill -9``) goes on when run again with the same ``OUT``:
-completed trials are kept and the interrupted one runs again.
+completed trials are kept and the interrupted one runs again. keras-tuner's state files are
+written atomically, and one cut by a kill under an earlier version is repaired or named
+(:func:`repair_search_state`).
 
 Distributed search uses keras-tuner's chief/worker mode, chosen by the environment
 (``KERASTUNER_TUNER_ID`` = ``chief`` or a worker name, ``KERASTUNER_ORACLE_IP``,
@@ -25,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,12 +40,20 @@ import keras_tuner as kt
 
 from keras_musiclatent._files import write_json
 from keras_musiclatent.errors import ConfigError
+from keras_musiclatent.train.state import DamagedStateError, folder_lock
 from keras_musiclatent.train.tuning.config import SearchConfig, load_search
 from keras_musiclatent.train.tuning.hypermodels import LatentHyperModel
 from keras_musiclatent.train.tuning.results import write_results
 from keras_musiclatent.train.tuning.tuners import EXECUTIONS_FILE, make_tuner
 
-__all__ = ["SearchResult", "distributed_role", "read_executions", "run_search", "trial_records"]
+__all__ = [
+    "SearchResult",
+    "distributed_role",
+    "read_executions",
+    "repair_search_state",
+    "run_search",
+    "trial_records",
+]
 
 PROJECT = "keras_tuner"
 
@@ -111,6 +123,75 @@ def _claim(out: Path, search: SearchConfig) -> None:
     write_json(saved, current)
 
 
+def _parses(path: Path) -> bool:
+    try:
+        json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def _forget_trial(oracle_path: Path, trial_id: str) -> None:
+    """Remove an unfinished trial from keras-tuner's oracle state, so it is created again."""
+    state = json.loads(oracle_path.read_text())
+    state["ongoing_trials"] = {
+        tuner: trial for tuner, trial in state["ongoing_trials"].items() if trial != trial_id
+    }
+    state["start_order"] = [t for t in state["start_order"] if t != trial_id]
+    state["retry_queue"] = [t for t in state["retry_queue"] if t != trial_id]
+    state["run_times"].pop(trial_id, None)
+    values_hash = state["id_to_hash"].pop(trial_id, None)
+    state["tried_so_far"] = [h for h in state["tried_so_far"] if h != values_hash]
+    display = state.get("display", {})
+    for key in ("trial_start", "trial_number"):
+        if isinstance(display.get(key), dict):
+            display[key].pop(trial_id, None)
+    write_json(oracle_path, state)
+
+
+def repair_search_state(project: str | os.PathLike) -> list[str]:
+    """Make a keras-tuner project folder readable again after a kill; say what was done.
+
+    Temporary files of killed writes are removed. A ``trial.json`` (or ``build_config.json``)
+    cut by a kill, of the last trial the oracle had not finished, is dropped with its folder:
+    the oracle creates that trial again. Any other damaged state file stops the search with
+    one line naming it (keras-tuner keeps no copy to recover from).
+
+    Raises:
+        DamagedStateError: a damaged ``oracle.json``, tuner file, or file of a finished trial.
+    """
+    project = Path(project)
+    if not project.is_dir():
+        return []
+    done = []
+    for path in sorted(project.rglob(".*.part")):
+        path.unlink()
+    damaged = [p for p in sorted(project.rglob("*.json")) if not _parses(p)]
+    if not damaged:
+        return done
+    oracle_path = project / "oracle.json"
+    advice = f"restore it, or move {project.parent} aside and start the search again"
+    if oracle_path in damaged or not oracle_path.is_file():
+        raise DamagedStateError(f"{damaged[0]} is damaged (cut by a kill?); {advice}")
+    finished = set(json.loads(oracle_path.read_text())["end_order"])
+    trials = sorted(p.name for p in project.glob("trial_*") if p.is_dir())
+    for path in damaged:
+        folder = path.parent
+        trial_id = folder.name.removeprefix("trial_")
+        if folder.parent != project or not folder.name.startswith("trial_"):
+            raise DamagedStateError(f"{path} is damaged (cut by a kill?); {advice}")
+        if trial_id in finished or folder.name != trials[-1]:
+            # Trial ids count the trials: only the newest one can be created again.
+            raise DamagedStateError(
+                f"{path} is damaged (cut by a kill?) and holds trial {trial_id}; {advice}"
+            )
+        _forget_trial(oracle_path, trial_id)
+        shutil.rmtree(folder)
+        trials.pop()
+        done.append(f"trial {trial_id}: its state was cut by a kill; it runs again")
+    return done
+
+
 def trial_records(oracle: Any) -> list[dict[str, Any]]:
     """One plain record per trial of a keras-tuner oracle (see :mod:`.results`)."""
     records = []
@@ -158,6 +239,8 @@ def run_search(
 
     Raises:
         ConfigError: a bad search; ``out`` holding a search with another definition.
+        FolderInUseError: another process runs this search (or this worker id) in ``out``.
+        DamagedStateError: a state file of keras-tuner that cannot be recovered.
 
     Example:
         >>> run_search("tuning/searches/gtzan-vae.yaml", out="runs/tune/gtzan-vae",
@@ -169,6 +252,27 @@ def run_search(
         raise ConfigError("pass max_trials and seed to load_search with a SearchConfig")
     role = distributed_role()
     out = Path(out)
+    # One process per role in a search folder: the chief (or a standalone search) owns the
+    # oracle; each worker id may run once.
+    lock = ".lock" if role != "worker" else f".lock-{os.environ['KERASTUNER_TUNER_ID']}"
+    with folder_lock(out, name=lock):
+        if role != "worker":
+            for line in repair_search_state(out / PROJECT):
+                print(f"search: {line}", flush=True)
+        return _run_search(
+            search, out=out, role=role, verbose=verbose, export=export, command=command
+        )
+
+
+def _run_search(
+    search: SearchConfig,
+    *,
+    out: Path,
+    role: str,
+    verbose: int | str,
+    export: str | os.PathLike | None,
+    command: str | None,
+) -> SearchResult:
     hypermodel = LatentHyperModel(search.base, search.space, objective=search.objective)
     # Building the tuner builds a model per branch of the space (a bad value fails here) and
     # only reads an existing state; the folder is claimed once all that went well.

@@ -20,12 +20,31 @@ from typing import Any
 
 import keras_tuner as kt
 import numpy as np
+from keras_tuner.src import utils as kt_utils
 
+from keras_musiclatent._files import atomic_path
 from keras_musiclatent.train.tuning.config import SearchConfig
 
-__all__ = ["EXECUTIONS_FILE", "best_epoch_metrics", "make_tuner"]
+__all__ = ["EXECUTIONS_FILE", "atomic_save_json", "best_epoch_metrics", "make_tuner"]
 
 EXECUTIONS_FILE = "executions.jsonl"
+
+_KERAS_TUNER_SAVE_JSON = kt_utils.save_json
+
+
+def atomic_save_json(path: str | os.PathLike, obj: Any) -> str:
+    """keras-tuner's ``save_json``, but written whole or not at all.
+
+    keras-tuner rewrites ``oracle.json`` and each ``trial.json`` in place, so a kill in the
+    middle left an empty file that stopped the search from resuming; :func:`make_tuner`
+    installs this in its place. Remote paths (``gs://...``) keep keras-tuner's own writer.
+    """
+    if "://" in os.fspath(path):
+        return _KERAS_TUNER_SAVE_JSON(path, obj)
+    text = json.dumps(obj)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return text
 
 
 def best_epoch_metrics(histories: Sequence[Any], objective: Any) -> dict[str, float]:
@@ -143,6 +162,7 @@ def make_tuner(
         >>> tuner = make_tuner(load_search("s.yaml"), hm, directory="runs/tune/s")  # doctest: +SKIP
         >>> tuner.search(epochs=5)  # doctest: +SKIP
     """
+    kt_utils.save_json = atomic_save_json  # every state file of keras-tuner goes through it
     o = search.options
     common: dict[str, Any] = {
         "hypermodel": hypermodel,
