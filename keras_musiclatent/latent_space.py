@@ -27,6 +27,7 @@ from keras_musiclatent.errors import (
 )
 from keras_musiclatent.genre_head import GenreHead, LatentStats
 from keras_musiclatent.latent_types import Decoded, Encoding
+from keras_musiclatent.models.musicnn import MSD_TAGS, MusicnnBackbone
 from keras_musiclatent.presets import registry as zoo
 from keras_musiclatent.presets.files import load_model_files, save_model_files
 
@@ -100,9 +101,10 @@ class LatentSpace:
         self.genre_head = genre_head
         self.metadata = dict(metadata or {})
         self.path = path
-        if genre_head is not None and genre_head.latent_dim != self.latent_dim:
+        if genre_head is not None and genre_head.latent_dim != self.embedding_dim:
             raise IncompatibleModelError(
-                f"genre head expects {genre_head.latent_dim}-d latents, model has {self.latent_dim}"
+                f"genre head expects {genre_head.latent_dim}-d latents, model has "
+                f"{self.embedding_dim}"
             )
 
     # --- loading and saving ---------------------------------------------------------------
@@ -151,9 +153,44 @@ class LatentSpace:
     # --- properties -----------------------------------------------------------------------
 
     @property
+    def has_decoder(self) -> bool:
+        """True for latent models (encode, decode, interpolate, compress, ...); False for
+        pretrained embedding networks such as ``musicnn-msd`` (embed, tags, classify only).
+
+        The one place that tells the two kinds apart.
+        """
+        return not isinstance(self.model, MusicnnBackbone)
+
+    def _require_decoder(self, what: str) -> None:
+        """Raise ``MissingComponentError`` naming ``what`` when the model has no latent space."""
+        if not self.has_decoder:
+            raise MissingComponentError(
+                f"{self.name} is a pretrained embedding network without a latent space or "
+                f"decoder, so it cannot {what}; use embed(), tags() or classify()"
+            )
+
+    @property
     def latent_dim(self) -> int:
         """Width of one segment's latent."""
+        self._require_decoder("give latents")
         return int(self.model.latent_dim)
+
+    @property
+    def embedding_dim(self) -> int:
+        """Width of one segment's :meth:`embed` row (the latent width for latent models)."""
+        if self.has_decoder:
+            return int(self.model.latent_dim)
+        return int(self.model.embedding_dim)
+
+    @property
+    def tag_names(self) -> list[str]:
+        """Names of the model's tag outputs (empty for models without tags)."""
+        if self.has_decoder:
+            return []
+        names = self.metadata.get("tags")
+        if names is None and int(self.model.num_tags) == len(MSD_TAGS):
+            names = MSD_TAGS
+        return [str(n) for n in names or []]
 
     @property
     def sample_rate(self) -> int:
@@ -178,7 +215,7 @@ class LatentSpace:
     @property
     def is_variational(self) -> bool:
         """True when the model has a gaussian bottleneck (a prior to sample from)."""
-        return self.model.is_variational
+        return self.has_decoder and bool(self.model.is_variational)
 
     @property
     def bits_per_dim(self) -> int:
@@ -192,9 +229,10 @@ class LatentSpace:
         return self.latent_dim * self.bits_per_dim / self.segment_seconds
 
     def __repr__(self) -> str:
+        width = "latent_dim" if self.has_decoder else "embedding_dim"
         return (
-            f"LatentSpace({self.name!r}, {type(self.model).__name__}, latent_dim="
-            f"{self.latent_dim}, sample_rate={self.sample_rate}, genres={len(self.genres)})"
+            f"LatentSpace({self.name!r}, {type(self.model).__name__}, {width}="
+            f"{self.embedding_dim}, sample_rate={self.sample_rate}, genres={len(self.genres)})"
         )
 
     # --- audio in -------------------------------------------------------------------------
@@ -250,7 +288,9 @@ class LatentSpace:
 
         Raises:
             AudioError (and subclasses): unreadable or invalid audio.
+            MissingComponentError: the model has no latent space (use :meth:`embed`).
         """
+        self._require_decoder("encode to latents")
         means, log_vars, zs, lengths = [], [], [], []
         for windows, lens in self.segment_windows(audio_or_path, sr=sr):
             m, lv, z = self.model.encode(windows, sample=sample, batch_size=_BATCH)
@@ -272,6 +312,7 @@ class LatentSpace:
 
     def log_mel(self, audio_or_path: AudioSource, *, sr: int | None = None) -> np.ndarray:
         """The model's input log-mel dB ``(segments, frames, n_mels)`` of a clip."""
+        self._require_decoder("give its decoder's log-mel")
         parts = [self.model.log_mel(w) for w, _ in self.segment_windows(audio_or_path, sr=sr)]
         return np.concatenate(parts)
 
@@ -294,6 +335,7 @@ class LatentSpace:
 
     def decode(self, z: Any) -> np.ndarray:
         """Latents ``(n, latent_dim)`` (or an Encoding) → log-mel dB ``(n, frames, mels)``."""
+        self._require_decoder("decode")
         return self.model.decode(self._as_latents(z), batch_size=_BATCH)
 
     def to_audio(
@@ -334,6 +376,7 @@ class LatentSpace:
 
     def _invert(self, db: np.ndarray, *, n_iter: int, seed: int) -> np.ndarray:
         """``(segments, frames, mels)`` dB → ``(segments, samples)`` raw waveforms."""
+        self._require_decoder("invert log-mels to audio")
         if db.ndim != 3 or db.shape[-1] != self.model.n_mels:
             raise LatentShapeError(
                 f"expected log-mels (segments, frames, {self.model.n_mels}), got {db.shape}"
@@ -371,6 +414,7 @@ class LatentSpace:
             seed: seeds the draw.
             audio: also invert to audio.
         """
+        self._require_decoder("sample")
         if n < 1 or temperature < 0:
             raise ConfigError("n must be >= 1 and temperature >= 0")
         rng = np.random.default_rng(seed)
@@ -428,6 +472,7 @@ class LatentSpace:
         Returns:
             ``steps`` :class:`Decoded` results, ``a`` first.
         """
+        self._require_decoder("interpolate")
         if steps < 2:
             raise ConfigError(f"steps must be at least 2, got {steps}")
         if method not in ("slerp", "lerp"):
@@ -455,6 +500,7 @@ class LatentSpace:
         Raises:
             MissingComponentError: an autoencoder without latent statistics.
         """
+        self._require_decoder("give latent statistics")
         if self.latent_stats is not None:
             return self.latent_stats.mean, self.latent_stats.std
         if self.is_variational:
@@ -487,8 +533,82 @@ class LatentSpace:
     # --- genre ------------------------------------------------------------------------------
 
     def fit_genre_head(self, latents: np.ndarray, labels: Sequence[str], **kwargs: Any) -> None:
-        """Fit the latent-probe genre head on ``(n, latent_dim)`` latent means and labels."""
-        self.genre_head = GenreHead.fit(self._as_latents(latents), labels, **kwargs)
+        """Fit the latent-probe genre head on ``(n, embedding_dim)`` latent means (or
+        :meth:`embed` rows) and labels; ``kwargs`` go to :meth:`GenreHead.fit`."""
+        self.genre_head = GenreHead.fit(self._as_embeddings(latents), labels, **kwargs)
+
+    # --- embeddings and tags ----------------------------------------------------------------
+
+    def _as_embeddings(self, x: Any) -> np.ndarray:
+        arr = np.asarray(x, dtype=np.float32)
+        if arr.ndim == 1:
+            arr = arr[None]
+        if arr.ndim != 2 or arr.shape[1] != self.embedding_dim:
+            raise LatentShapeError(
+                f"expected embeddings of shape (n, {self.embedding_dim}), got {np.shape(x)}"
+            )
+        if not np.isfinite(arr).all():
+            raise LatentShapeError("embeddings hold NaN or infinite values")
+        return arr
+
+    def _window_outputs(self, audio_or_path: AudioSource, *, sr: int | None) -> dict[str, Any]:
+        """The model's ``embed_windows`` outputs for every window of a clip, concatenated."""
+        parts = [
+            self.model.embed_windows(windows, batch_size=_BATCH)
+            for windows, _ in self.segment_windows(audio_or_path, sr=sr)
+        ]
+        return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+    def embed(self, audio_or_path: AudioSource, *, sr: int | None = None) -> np.ndarray:
+        """One embedding per 3-s window of a clip: ``(segments, embedding_dim)`` float32.
+
+        For a pretrained network (``musicnn-msd``) the penultimate layer (200-d); for a latent
+        model the latent means (as :meth:`encode`), so features of every model compare.
+        Audio is resampled to the model's own rate and cut by the window rule
+        (:meth:`segment_windows`).
+
+        Args:
+            audio_or_path: a path or a ``(samples,)`` / ``(samples, channels)`` waveform.
+            sr: the array's sample rate (default: the model's); not allowed with a path.
+
+        Example:
+            >>> LatentSpace.load("musicnn-msd").embed("song.wav").shape  # doctest: +SKIP
+            (10, 200)
+        """
+        return self._window_outputs(audio_or_path, sr=sr)["embedding"]
+
+    def embeddings(self, x: Any) -> np.ndarray:
+        """:meth:`embed` of a path or waveform; an :class:`Encoding` gives its means, and a
+        float array whose last axis is ``embedding_dim`` is taken as embeddings already."""
+        if isinstance(x, Encoding):
+            return x.mean
+        if isinstance(x, str | os.PathLike):
+            return self.embed(x)
+        arr = np.asarray(x)
+        if arr.dtype.kind == "f" and arr.ndim in (1, 2) and arr.shape[-1] == self.embedding_dim:
+            return self._as_embeddings(arr)
+        return self.embed(arr)
+
+    def tags(self, audio_or_path: AudioSource, *, sr: int | None = None) -> dict[str, float]:
+        """Tag probabilities of a clip (the mean over its 3-s windows), most likely first.
+
+        Example:
+            >>> list(LatentSpace.load("musicnn-msd").tags("song.wav"))[:3]  # doctest: +SKIP
+            ['rock', 'metal', 'hard rock']
+
+        Raises:
+            MissingComponentError: the model has no tag outputs (only tagging networks such
+                as ``musicnn-msd`` do).
+        """
+        names = self.tag_names
+        if not names:
+            raise MissingComponentError(
+                f"{self.name} has no tag outputs; tags come from a tagging network such as "
+                "musicnn-msd"
+            )
+        probs = self._window_outputs(audio_or_path, sr=sr)["tags"].mean(0)
+        order = np.argsort(-probs, kind="stable")
+        return {names[i]: float(probs[i]) for i in order}
 
     def classify(self, audio_or_path: Any) -> dict[str, float]:
         """Genre probabilities of a clip: the mean over its segments, most likely first.
@@ -501,7 +621,7 @@ class LatentSpace:
                 f"{self.name} has no genre head (package it with labelled data: "
                 "`musiclatent package RUN --data DIR`)"
             )
-        probs = self.genre_head.predict_proba(self.latents(audio_or_path)).mean(0)
+        probs = self.genre_head.predict_proba(self.embeddings(audio_or_path)).mean(0)
         order = np.argsort(-probs)
         return {self.genre_head.genres[i]: float(probs[i]) for i in order}
 

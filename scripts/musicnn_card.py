@@ -27,6 +27,7 @@ import keras  # noqa: E402
 from keras_musiclatent._files import atomic_path  # noqa: E402
 from keras_musiclatent.layers.musicnn_log_mel import FLOAT16_MAX  # noqa: E402
 from keras_musiclatent.models.musicnn import MSD_TAGS  # noqa: E402
+from keras_musiclatent.presets import registry  # noqa: E402
 
 ZOO_DIR = REPO_ROOT / "zoo" / "musicnn-msd"
 GENRES = ("classical", "country", "disco", "jazz", "metal")
@@ -149,6 +150,47 @@ valid clip (of 3 s or more) of five GTZAN genres, read with `soundfile` and resa
 overflows.
 
 {tags_table}
+{probe_section}"""
+
+
+PROBE_HEADING = "## Genre probe on GTZAN"
+
+
+def probe_section(metadata: dict) -> str:
+    """The card's last section: the probe accuracy ``scripts/musicnn_head.py`` measured."""
+    probe = metadata.get("genre_probe")
+    if not probe:
+        return ""
+    genres = metadata.get("genres") or sorted(probe["per_genre"])
+    rows = "\n".join(
+        f"| {genre} | {100 * acc:.1f}% |" for genre, acc in sorted(probe["per_genre"].items())
+    )
+    return f"""\
+{PROBE_HEADING}
+
+The latent probe of the evaluation protocol on the 200-d penultimate embeddings, the rule
+`musiclatent evaluate` applies to every model's latent: a standardised logistic regression
+fitted on the embeddings of the {probe["train_segments"]} 3-s windows (16 kHz, the window
+rule of `keras_musiclatent.audio.windows`) of the {probe["train_clips"]} clips of the
+`{probe["train_split"]}` split ({probe["data"]}), scored on the {probe["clips"]} clips of the
+`{probe["split"]}` split at clip level (the argmax of a clip's mean window probability; seed
+{probe["seed"]}). That regression is the shipped `genre_head.npz`
+(`LatentSpace.load("musicnn-msd").classify(...)`), and `musiclatent evaluate` shows this
+figure, measured in the same run, beside every latent model's own probe.
+
+**{probe["split"]} accuracy: {100 * probe["accuracy"]:.1f}%** over {probe["clips"]} clips
+({len(genres)} genres, chance {100 / len(genres):.0f}%). Per genre (genres without
+`{probe["split"]}` clips are left out):
+
+| genre | accuracy |
+|---|---|
+{rows}
+
+Reproduce (rewrites this section, the head and the zoo index's sha256):
+
+```bash
+{probe["command"]}
+```
 """
 
 
@@ -210,6 +252,15 @@ def tags_table(model, clips: list[tuple[str, str, Path]]) -> str:
     return "\n".join(lines)
 
 
+def probe_section_of(folder: Path) -> str:
+    """The probe section from ``folder/metadata.json`` (empty before the head is fitted)."""
+    meta = folder / "metadata.json"
+    if not meta.is_file():
+        return ""
+    section = probe_section(json.loads(meta.read_text(encoding="utf-8")))
+    return "\n" + section if section else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parity", type=Path, required=True, help="JSON the tests wrote")
@@ -233,11 +284,16 @@ def main(argv: list[str] | None = None) -> int:
         commands=COMMANDS,
         saturated=SATURATED,
         tags_table=tags_table(model, first_valid_clips(args.data, GENRES)),
+        probe_section=probe_section_of(args.model),
     )
     out = args.out or args.model / "card.md"
     with atomic_path(out) as tmp:
         tmp.write_text(card, encoding="utf-8")
     print(f"wrote {out}")
+    if out.resolve().parent == ZOO_DIR.resolve() and ZOO_DIR.name in registry.list_models():
+        # The card is one of the zoo model's files: refresh their sha256 in the index.
+        entry = registry.model_info(ZOO_DIR.name)
+        registry.update_index(ZOO_DIR.name, ZOO_DIR, description=entry["description"])
     return 0
 
 

@@ -92,3 +92,29 @@ def tiny_space_dir(tmp_path_factory) -> Path:
     space.latent_stats = LatentStats.fit(z)
     space.fit_genre_head(z, seg_labels)
     return space.save(tmp_path_factory.mktemp("models") / "tiny-vae")
+
+
+#: A musicnn small enough to run in a second: the MSD network's layout with few filters.
+TINY_MUSICNN = {
+    "timbral_filters": 4,
+    "temporal_filters": 3,
+    "temporal_frames": (16, 8),
+    "midend_filters": 4,
+    "midend_layers": 2,
+    "embedding_dim": 8,
+    "num_tags": 4,
+}
+TINY_MUSICNN_TAGS = ["calm", "loud", "low", "bright"]
+
+
+@pytest.fixture(scope="session")
+def tiny_musicnn_dir(tmp_path_factory) -> Path:
+    """A packaged tiny (untrained) musicnn with named tags and no genre head."""
+    from keras_musiclatent.models import MusicnnBackbone
+    from keras_musiclatent.presets.files import save_model_files
+
+    model = MusicnnBackbone(**TINY_MUSICNN)
+    folder = tmp_path_factory.mktemp("models") / "tiny-musicnn"
+    return save_model_files(
+        folder, model, metadata={"name": "tiny-musicnn", "tags": TINY_MUSICNN_TAGS}
+    )

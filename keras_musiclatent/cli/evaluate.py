@@ -9,12 +9,26 @@ from typing import Any
 from keras_musiclatent._files import atomic_path, write_json
 from keras_musiclatent.cli._command import Command, print_json
 from keras_musiclatent.data.sources import load_table, nonempty_split
+from keras_musiclatent.errors import MusicLatentError
 from keras_musiclatent.evaluate.card import render_card
 from keras_musiclatent.evaluate.evaluator import evaluate_space
 from keras_musiclatent.latent_space import LatentSpace
 from keras_musiclatent.presets import registry as zoo
 
-__all__ = ["COMMANDS"]
+__all__ = ["COMMANDS", "PEER"]
+
+#: The pretrained network every model is judged beside (its embeddings' genre probe).
+PEER = "musicnn-msd"
+
+
+def _load_peer(args: argparse.Namespace) -> tuple[LatentSpace | None, str | None]:
+    """``(peer, None)``, or ``(None, why there is none)``: a peer that cannot load is skipped."""
+    if args.no_peer:
+        return None, "left out with --no-peer"
+    try:
+        return LatentSpace.load(args.peer), None
+    except MusicLatentError as exc:
+        return None, f"{args.peer} could not be loaded ({exc})"
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
@@ -30,6 +44,13 @@ def _configure(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--audio-segments", type=int, default=120, help="segments inverted to audio")
     p.add_argument("--pairs", type=int, default=10, help="clip pairs interpolated")
+    p.add_argument(
+        "--peer",
+        default=PEER,
+        help="pretrained model whose embeddings are probed beside the model (default: "
+        "%(default)s; skipped with a note when it cannot load)",
+    )
+    p.add_argument("--no-peer", action="store_true", help="leave out the pretrained peer row")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache-dir", default=None)
     p.add_argument("--json", type=Path, default=None, help="also write the result here")
@@ -39,7 +60,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
 def _write_card(args: argparse.Namespace, result: dict[str, Any], space: LatentSpace) -> None:
     command = (
         f"musiclatent evaluate {args.model} --data {args.data} --split {args.split}"
-        f" --seed {args.seed}"
+        f" --seed {args.seed}" + (" --no-peer" if args.no_peer else "")
     )
     text = render_card(result, command=command, metadata=space.metadata)
     with atomic_path(args.card) as tmp:
@@ -56,6 +77,7 @@ def _run(args: argparse.Namespace) -> int:
     table = load_table(args.data, dataset=args.dataset)
     chosen = nonempty_split(table, args.split)
     space = LatentSpace.load(args.model)
+    peer, peer_note = _load_peer(args)
     extra = None
     if args.extra_split:
         names = set(args.extra_split.split("+"))
@@ -68,6 +90,8 @@ def _run(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         audio_segments=args.audio_segments,
         interpolation_pairs=args.pairs,
+        peer=peer,
+        peer_note=peer_note,
         seed=args.seed,
     )
     result = {"model_arg": str(args.model), "split": args.split, **result}

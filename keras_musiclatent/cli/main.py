@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "keras_musiclatent.cli.tune",
     "keras_musiclatent.cli.evaluate",
     "keras_musiclatent.cli.latent",
+    "keras_musiclatent.cli.embed",
     "keras_musiclatent.cli.views",
 )
 

@@ -11,6 +11,22 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def _peer_rows(genre: dict[str, Any]) -> list[str]:
+    """The pretrained peer's row of the genre table (none when the peer was skipped)."""
+    peer = genre.get("peer")
+    if not peer or peer.get("accuracy") is None:
+        return []
+    return [
+        f"| {peer['model']} embeddings ({peer['embedding_dim']}-d, pretrained peer; clip-mean "
+        f"+ logistic regression) | {_pct(peer['accuracy'])} |"
+    ]
+
+
+def _peer_note(genre: dict[str, Any]) -> list[str]:
+    note = genre.get("peer_note")
+    return [f"No pretrained peer row: {note}.", ""] if note else []
+
+
 def render_card(result: dict[str, Any], *, command: str, metadata: dict[str, Any]) -> str:
     """Markdown card of an :func:`~keras_musiclatent.evaluate.evaluator.evaluate_space` result.
 
@@ -72,8 +88,10 @@ def render_card(result: dict[str, Any], *, command: str, metadata: dict[str, Any
         f"| latent probe ({genre['head']}) | **{_pct(genre['latent_probe']['accuracy'])}** |",
         f"| MFCC mean+std (20 coefficients) + logistic regression "
         f"| {_pct(genre['mfcc_logistic']['accuracy'])} |",
+        *_peer_rows(genre),
         f"| chance | {_pct(genre['chance'])} |",
         "",
+        *_peer_note(genre),
         "| genre | latent probe | MFCC baseline |",
         "|---|---|---|",
     ]

@@ -1,6 +1,6 @@
 """The one evaluator: every figure of a model card, beside baselines fitted in the same run.
 
-Figures follow the evaluation protocol (EVALUATION.md); the report (:mod:`.report`) shows
+Figures follow the evaluation protocol (docs/evaluation.md); the report (:mod:`.report`) shows
 some of them and calls the functions here for those, so page and card cannot disagree.
 
 - :func:`evaluate_space`: all card figures of a :class:`~keras_musiclatent.LatentSpace`
@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 import keras_musiclatent.models  # noqa: F401  - registers the classes load_model needs
 from keras_musiclatent.data import segments_array
-from keras_musiclatent.errors import IncompatibleModelError
+from keras_musiclatent.errors import DatasetError, IncompatibleModelError
 from keras_musiclatent.evaluate import metrics
 from keras_musiclatent.genre_head import GenreHead
 from keras_musiclatent.models.losses import active_units
@@ -51,6 +51,7 @@ __all__ = [
     "baseline_tables",
     "clip_accuracy",
     "clip_predictions",
+    "embedding_probe",
     "evaluate_reconstruction",
     "evaluate_space",
     "fit_pca",
@@ -59,6 +60,7 @@ __all__ = [
     "pca_baseline",
     "pca_baselines",
     "reconstruct_segments",
+    "segment_embeddings",
     "table_log_mels",
     "walk_log_mels",
 ]
@@ -388,6 +390,114 @@ def _logistic_probs(train_x, train_y, test_x, seed: int) -> np.ndarray:
     return probs
 
 
+def segment_embeddings(
+    space: Any,
+    table: Any,
+    *,
+    labels: Sequence[str],
+    cache_dir: str | os.PathLike | None = None,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Embeddings (:meth:`LatentSpace.embed` rows) of every window of a table, in table order.
+
+    Windows follow the window rule at the model's own rate and segment length (16 kHz for
+    ``musicnn-msd``); clips are decoded a few at a time, so memory holds one chunk of
+    waveforms.
+
+    Args:
+        space: a :class:`~keras_musiclatent.LatentSpace` (any model: ``embed_windows``).
+        table: the clips.
+        labels: the class vocabulary (the training table's labels, so ids agree).
+        cache_dir: decoded-audio cache.
+        progress: show a progress bar (clips) on stderr.
+
+    Returns:
+        ``(embeddings (n, embedding_dim) float32, label ids (n,), clip index (n,))``: the clip
+        index is each window's clip position in ``table``.
+
+    Example:
+        >>> x, y, clip = segment_embeddings(space, table, labels=table.labels)  # doctest: +SKIP
+    """
+    kw = {
+        "sample_rate": int(space.sample_rate),
+        "segment_seconds": float(space.segment_seconds),
+        "cache_dir": cache_dir,
+        "labels": list(labels),
+    }
+    rows, ids, clips = [], [], []
+    bar = tqdm(total=len(table), desc="embed", unit="clip", disable=not progress, leave=False)
+    with bar:
+        for start in range(0, len(table), _CLIPS_PER_CHUNK):
+            chunk = table[start : start + _CLIPS_PER_CHUNK]
+            waves, _, label_ids, clip_index = segments_array(chunk, **kw)
+            bar.update(len(chunk))
+            if len(waves) == 0:
+                continue
+            rows.append(space.model.embed_windows(waves)["embedding"])
+            ids.append(np.asarray(label_ids, int))
+            clips.append(np.asarray(clip_index, int) + start)
+    if not rows:
+        empty = np.zeros(0, int)
+        return np.zeros((0, int(space.embedding_dim)), np.float32), empty, empty
+    return np.concatenate(rows).astype(np.float32), np.concatenate(ids), np.concatenate(clips)
+
+
+def embedding_probe(
+    space: Any,
+    test_table: Any,
+    *,
+    train_table: Any,
+    cache_dir: str | os.PathLike | None = None,
+    seed: int = 0,
+    progress: bool = False,
+) -> tuple[GenreHead, dict[str, Any]]:
+    """Genre accuracy of a model's embeddings by the latent-probe rule of the evaluation
+    protocol, as the card measures a latent model's own probe.
+
+    A standardised logistic regression (:class:`GenreHead`) is fitted on the training
+    clips' window embeddings (:func:`segment_embeddings`); a test clip's genre is the argmax
+    of its windows' mean probability (:func:`clip_accuracy`). ``musiclatent evaluate`` applies
+    it to the pretrained peer (``musicnn-msd``, its 200-d penultimate layer), and the head it
+    returns is the one ``musicnn-msd`` ships.
+
+    Args:
+        space: the model giving the embeddings.
+        test_table: clips to score.
+        train_table: labelled clips to fit on (its labels are the classes).
+        cache_dir: decoded-audio cache.
+        seed: the regression's random state.
+        progress: show progress bars on stderr.
+
+    Returns:
+        ``(head, result)``: the fitted head, and :func:`clip_accuracy`'s dict plus ``model``,
+        ``embedding_dim``, ``train_clips`` and ``train_segments``.
+
+    Example:
+        >>> head, result = embedding_probe(LatentSpace.load("musicnn-msd"),  # doctest: +SKIP
+        ...     table.split("valid"), train_table=table.split("train"))
+        >>> result["accuracy"]  # doctest: +SKIP
+        0.64
+    """
+    genres = list(train_table.labels)
+    kw = {"labels": genres, "cache_dir": cache_dir, "progress": progress}
+    train_x, train_y, train_clip = segment_embeddings(space, train_table, **kw)
+    test_x, test_y, test_clip = segment_embeddings(space, test_table, **kw)
+    if len(np.unique(train_y)) < 2:
+        raise DatasetError("the embedding probe needs training clips of two genres")
+    head = GenreHead.fit(train_x, [genres[int(i)] for i in train_y], seed=seed)
+    labels = [genres[int(i)] for i in test_y]
+    result = clip_accuracy(head.predict_proba(test_x), test_clip, labels, head.genres)
+    result.update(
+        {
+            "model": space.name,
+            "embedding_dim": int(space.embedding_dim),
+            "train_clips": len(np.unique(train_clip)),
+            "train_segments": len(train_x),
+        }
+    )
+    return head, result
+
+
 # --- interpolation --------------------------------------------------------------------------
 
 
@@ -429,7 +539,7 @@ def _interpolation(space, z, ref, clip_index, labels, train_ref, *, pairs: int, 
             "smoothness": float(np.mean(smooth)),
             "nearest_train_db": float(metrics.nearest_distance(middles, train_ref).mean()),
         }
-        if head is not None:
+        if head is not None and space.model.encodes_log_mel:
             zm = space.model.encode_log_mel(middles)
             entry["genre_confidence"] = float(head.predict_proba(zm).max(1).mean())
         out[name] = entry
@@ -506,6 +616,8 @@ def evaluate_space(
     audio_segments: int = 120,
     interpolation_pairs: int = 10,
     reference_segments: int = 800,
+    peer: Any | None = None,
+    peer_note: str | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
     """All card figures of ``space`` on ``test_table``.
@@ -514,7 +626,8 @@ def evaluate_space(
       and at the same bitrate (its coefficients quantised to as many bits);
     - compression: bitrate and ratio to 16-bit PCM;
     - genre: clip-level latent-probe accuracy (overall, per genre, confusion matrix) beside
-      MFCC statistics + logistic regression;
+      MFCC statistics + logistic regression and, with ``peer``, the pretrained peer's
+      embedding probe (:func:`embedding_probe`, e.g. ``musicnn-msd``);
     - interpolation: smoothness and realism of slerp/lerp paths beside the data-space
       crossfade;
     - active units.
@@ -529,6 +642,9 @@ def evaluate_space(
         audio_segments: test segments (evenly spaced) whose audio is inverted for audio RMSE.
         interpolation_pairs: test clip pairs (different genres) interpolated.
         reference_segments: training segments the realism distance searches.
+        peer: a :class:`~keras_musiclatent.LatentSpace` whose embeddings are probed on the same
+            clips (``None``: no peer row).
+        peer_note: why there is no peer row (stored in the result and shown in the card).
         seed: every random choice.
 
     Returns:
@@ -605,6 +721,12 @@ def evaluate_space(
         "mfcc_logistic": clip_accuracy(mfcc_probs, test_clip, test_labels, genres),
         "chance": float(1.0 / len(genres)),
     }
+    if peer is not None:
+        _, genre["peer"] = embedding_probe(
+            peer, test_table, train_table=train_table, cache_dir=cache_dir, seed=seed
+        )
+    elif peer_note:
+        genre["peer_note"] = peer_note
     del train_w
 
     # Interpolation.

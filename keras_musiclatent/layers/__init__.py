@@ -6,6 +6,8 @@ from keras_musiclatent.layers.deterministic_bottleneck import DeterministicBottl
 from keras_musiclatent.layers.frame_mask import FrameMask
 from keras_musiclatent.layers.gaussian_sampling import GaussianSampling
 from keras_musiclatent.layers.log_mel_spectrogram import LogMelSpectrogram, mel_filterbank
+from keras_musiclatent.layers.musicnn_log_mel import MusicnnLogMel
+from keras_musiclatent.layers.resample import Resample
 from keras_musiclatent.layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
 from keras_musiclatent.layers.transformer_block import TransformerBlock
 
@@ -16,6 +18,8 @@ __all__ = [
     "FrameMask",
     "GaussianSampling",
     "LogMelSpectrogram",
+    "MusicnnLogMel",
+    "Resample",
     "SinusoidalPositionEncoding",
     "TransformerBlock",
     "mel_filterbank",

@@ -7,15 +7,18 @@ from keras_musiclatent.models.latent_model import LatentAudioModel
 from keras_musiclatent.models.losses import active_units
 from keras_musiclatent.models.mel_decoder import MelDecoder
 from keras_musiclatent.models.music_vae import MusicVAE
+from keras_musiclatent.models.musicnn import MSD_TAGS, MusicnnBackbone
 from keras_musiclatent.models.pca_init import initialize_from_pca
 
 __all__ = [
+    "MSD_TAGS",
     "AttentionEncoder",
     "CRNNEncoder",
     "LatentAudioModel",
     "MelDecoder",
     "MusicAutoencoder",
     "MusicVAE",
+    "MusicnnBackbone",
     "active_units",
     "initialize_from_pca",
 ]

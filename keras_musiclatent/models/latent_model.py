@@ -26,10 +26,11 @@ from keras_musiclatent.models.losses import (
     spectral_rmse_db,
 )
 from keras_musiclatent.models.mel_decoder import MelDecoder
+from keras_musiclatent.models.musicnn_encoder import MusicnnEncoder
 
 __all__ = ["BOTTLENECKS", "LatentAudioModel", "build_parts", "fixed_bottleneck"]
 
-ENCODERS = ("crnn", "attention")
+ENCODERS = ("crnn", "attention", "musicnn")
 
 
 def build_parts(
@@ -54,8 +55,14 @@ def build_parts(
     stem_weights: str | None,
     linear_path: bool = False,
     linear_path_trainable: bool = True,
+    encoder_trainable: bool = True,
+    musicnn_backbone: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The layers both models share: front end, encoder backbone, decoder."""
+    """The layers both models share: front end, encoder backbone, decoder.
+
+    ``encoder="musicnn"`` takes the waveform (:class:`MusicnnEncoder`); the others take the
+    band-normalised log-mel. ``encoder_trainable=False`` freezes the encoder.
+    """
     if encoder not in ENCODERS:
         raise ConfigError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
     if latent_dim <= 0:
@@ -80,6 +87,10 @@ def build_parts(
             stem_weights=stem_weights,
             name="encoder",
         )
+    elif encoder == "musicnn":
+        backbone = MusicnnEncoder(
+            sample_rate=sample_rate, samples=samples, backbone=musicnn_backbone, name="encoder"
+        )
     else:
         backbone = AttentionEncoder(
             frames=frames,
@@ -96,6 +107,7 @@ def build_parts(
             stem_weights=stem_weights,
             name="encoder",
         )
+    backbone.trainable = bool(encoder_trainable)
     if decoder_sequence is None:
         decoder_sequence = "gru" if encoder == "crnn" else "transformer"
     decoder = MelDecoder(
@@ -182,8 +194,16 @@ class LatentAudioModel(keras.Model):
         # "gaussian" (VAE: smooth space to interpolate and sample) or "deterministic"
         # (autoencoder with a quantised code: compression at an honest bitrate).
         bottleneck: str = "gaussian",
-        # The CRNN trains fastest on CPU and is the reference; "attention" is the alternative.
+        # The CRNN trains fastest on CPU and is the reference; "attention" is the alternative;
+        # "musicnn" is the pretrained musicnn network (Pons & Serra 2019) on the waveform,
+        # resampled to its 16 kHz inside the model (load the musicnn-msd weights with
+        # keras_musiclatent.presets.load_encoder_weights).
         encoder: str = "crnn",
+        # False freezes the encoder (a pretrained front end as a fixed feature extractor).
+        encoder_trainable: bool = True,
+        # encoder="musicnn" only: MusicnnBackbone options (None: the MSD_musicnn layout the
+        # zoo weights fit; smaller layouts for tests).
+        musicnn_backbone: dict[str, Any] | None = None,
         # 64 dims hold a 3-s segment's timbre and rhythm summary while staying easy to probe
         # and interpolate; with free bits, unused dims show up in active_units.
         latent_dim: int = 64,
@@ -278,6 +298,8 @@ class LatentAudioModel(keras.Model):
             stem_weights=stem_weights,
             linear_path=linear_path,
             linear_path_trainable=linear_path_trainable,
+            encoder_trainable=encoder_trainable,
+            musicnn_backbone=musicnn_backbone,
         )
         log_mel_layer = parts["log_mel"]
         frame_mask_layer = parts["frame_mask"]
@@ -306,7 +328,7 @@ class LatentAudioModel(keras.Model):
         log_mel = log_mel_layer(audio)
         mask = frame_mask_layer(length)
         normalised = band_norm(log_mel)
-        features = encoder_model(normalised)
+        features = encoder_model(audio if encoder == "musicnn" else normalised)
         code = head(features)
         if z_linear is not None:
             flat = keras.layers.Flatten(name="flat_log_mel")(normalised)
@@ -341,6 +363,8 @@ class LatentAudioModel(keras.Model):
             self.bottleneck = quantiser
         self.bottleneck_type = bottleneck
         self.encoder_type = encoder
+        self.encoder_trainable = bool(encoder_trainable)
+        self.musicnn_backbone = None if musicnn_backbone is None else dict(musicnn_backbone)
         self.latent_dim = int(latent_dim)
         self.sample_rate = int(sample_rate)
         self.segment_seconds = float(segment_seconds)
@@ -396,6 +420,8 @@ class LatentAudioModel(keras.Model):
             {
                 "bottleneck": self.bottleneck_type,
                 "encoder": self.encoder_type,
+                "encoder_trainable": self.encoder_trainable,
+                "musicnn_backbone": self.musicnn_backbone,
                 "latent_dim": self.latent_dim,
                 "sample_rate": self.sample_rate,
                 "segment_seconds": self.segment_seconds,
@@ -540,12 +566,27 @@ class LatentAudioModel(keras.Model):
             stop = start + batch_size
             yield audio[start:stop], None if length is None else length[start:stop]
 
+    @property
+    def encodes_log_mel(self) -> bool:
+        """True when latents can be computed from a log-mel alone (:meth:`encode_log_mel`);
+        the musicnn encoder needs the waveform."""
+        return self.encoder_type != "musicnn"
+
     def _encode_batch(self, audio, *, sample: bool):
-        return self._encode_log_mel(self.log_mel_layer(audio), sample=sample)
+        if self.encodes_log_mel:
+            return self._encode_log_mel(self.log_mel_layer(audio), sample=sample)
+        features = self.encoder(audio, training=False)
+        normalised = None
+        if self.z_linear is not None:
+            normalised = self.band_norm(self.log_mel_layer(audio))
+        return self._encode_features(features, normalised, sample=sample)
 
     def _encode_log_mel(self, log_mel, *, sample: bool):
         normalised = self.band_norm(log_mel)
         features = self.encoder(normalised, training=False)
+        return self._encode_features(features, normalised, sample=sample)
+
+    def _encode_features(self, features, normalised, *, sample: bool):
         code = (self.z_mean_dense if self.is_variational else self.code_dense)(features)
         if self.z_linear is not None:
             code = code + self.z_linear(ops.reshape(normalised, (ops.shape(normalised)[0], -1)))
@@ -576,11 +617,25 @@ class LatentAudioModel(keras.Model):
         ]
         return tuple(np.concatenate([ops.convert_to_numpy(p[i]) for p in parts]) for i in range(3))
 
+    def embed_windows(self, windows, *, batch_size: int = 32) -> dict[str, np.ndarray]:
+        """``{"embedding": (n, latent_dim)}``: the latent means of ``(n, samples)`` windows.
+
+        The embedding interface the pretrained networks offer too (see ``MusicnnBackbone``).
+
+        Example:
+            >>> model.embed_windows(waves)["embedding"].shape  # doctest: +SKIP
+            (n, latent_dim)
+        """
+        z_mean, _, _ = self.encode(windows, sample=False, batch_size=batch_size)
+        return {"embedding": z_mean}
+
     def encode_log_mel(self, log_mel, *, batch_size: int = 32) -> np.ndarray:
         """Latent means ``(batch, latent_dim)`` of log-mels in dB ``(batch, frames, n_mels)``.
 
         Lets decodes be re-encoded (e.g. to classify an interpolation step) without audio.
         """
+        if not self.encodes_log_mel:
+            raise ConfigError(f"encoder={self.encoder_type!r} encodes waveforms, not log-mels")
         log_mel = np.asarray(log_mel, "float32")
         if log_mel.ndim != 3 or log_mel.shape[1:] != (self.frames, self.n_mels):
             raise ConfigError(

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import keras
+import numpy as np
 
 from keras_musiclatent.errors import ConfigError
 from keras_musiclatent.layers.musicnn_log_mel import MusicnnLogMel
@@ -342,3 +343,38 @@ class MusicnnBackbone(keras.Model):
             }
         )
         return config
+
+    def embed_windows(self, windows: Any, *, batch_size: int = 32) -> dict[str, np.ndarray]:
+        """Embeddings and tag probabilities of waveform windows (inference mode).
+
+        Args:
+            windows: ``(n, samples)`` float32 windows at :attr:`sample_rate` (or log-mel
+                patches ``(n, frames, n_mels)`` for ``input_type="log_mel"``).
+            batch_size: windows per forward pass.
+
+        Returns:
+            ``{"embedding": (n, embedding_dim), "tags": (n, num_tags)}`` float32 arrays; the
+            embedding is the penultimate layer.
+
+        Example:
+            >>> out = MusicnnBackbone().embed_windows(np.zeros((3, 48000), "float32"))
+            >>> out["embedding"].shape, out["tags"].shape
+            ((3, 200), (3, 50))
+        """
+        x = np.asarray(windows, dtype="float32")
+        expected = (self.samples,) if self.input_type == "waveform" else (self.frames, self.n_mels)
+        if x.ndim != len(expected) + 1 or x.shape[1:] != expected:
+            raise ConfigError(
+                f"expected windows of shape (n, {', '.join(map(str, expected))}), got {x.shape}"
+            )
+        embeddings, tags = [], []
+        for start in range(0, len(x), batch_size):
+            out = self(keras.ops.convert_to_tensor(x[start : start + batch_size]), training=False)
+            embeddings.append(keras.ops.convert_to_numpy(out["penultimate"]))
+            tags.append(keras.ops.convert_to_numpy(out["tags"]))
+        if not embeddings:
+            return {
+                "embedding": np.zeros((0, self.embedding_dim), np.float32),
+                "tags": np.zeros((0, self.num_tags), np.float32),
+            }
+        return {"embedding": np.concatenate(embeddings), "tags": np.concatenate(tags)}

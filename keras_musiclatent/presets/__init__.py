@@ -4,6 +4,8 @@
   (sha256 of every file, checked before anything is parsed)
 - :mod:`.files`: read and write a model folder (``config.json``, ``model.weights.h5``,
   ``metadata.json``, latent statistics, genre head), loaded in Keras safe mode
+- :mod:`.pretrained`: ``load_encoder_weights`` copies a zoo network (``musicnn-msd``) into a
+  latent model's pretrained encoder
 
 Example:
     >>> from keras_musiclatent.presets import list_models
@@ -11,6 +13,7 @@ Example:
     True
 """
 
+from keras_musiclatent.presets.pretrained import load_encoder_weights
 from keras_musiclatent.presets.registry import list_models, model_info, resolve
 
-__all__ = ["list_models", "model_info", "resolve"]
+__all__ = ["list_models", "load_encoder_weights", "model_info", "resolve"]

@@ -82,6 +82,7 @@ def test_shipped_models_load_and_encode(name):
     space = LatentSpace.load(name)
     from keras_musiclatent.data.synthetic import demo_clip
 
-    enc = space.encode(demo_clip(seconds=3.0, seed=0))
-    assert enc.mean.shape == (1, space.latent_dim) and np.isfinite(enc.mean).all()
+    # embed: the latent means of a latent model, the penultimate layer of musicnn-msd
+    emb = space.embed(demo_clip(seconds=3.0, seed=0), sr=22050)
+    assert emb.shape == (1, space.embedding_dim) and np.isfinite(emb).all()
     assert len(space.genres) == 10

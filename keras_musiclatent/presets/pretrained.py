@@ -1,0 +1,64 @@
+"""Pretrained front ends from the zoo: copy a shipped network's weights into a latent model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keras_musiclatent.errors import IncompatibleModelError
+from keras_musiclatent.models.musicnn import MusicnnBackbone
+from keras_musiclatent.models.musicnn_encoder import MusicnnEncoder
+from keras_musiclatent.presets import registry
+from keras_musiclatent.presets.files import load_model_files
+
+__all__ = ["load_encoder_weights"]
+
+# Options that may differ between the zoo network and the front end it initialises: the
+# window length (the network is convolutional in time) and bookkeeping.
+_FREE = {"name", "segment_seconds", "trainable", "dtype"}
+
+
+def _layout(model: MusicnnBackbone) -> dict[str, Any]:
+    return {k: v for k, v in model.get_config().items() if k not in _FREE}
+
+
+def load_encoder_weights(model: Any, name: str = "musicnn-msd") -> Any:
+    """Initialise a latent model's pretrained encoder from a zoo model's shipped files.
+
+    The zoo files are checked against their sha256 before they are read, and nothing is
+    downloaded. Works for ``encoder="musicnn"`` models (with the default ``MSD_musicnn``
+    layout) and ``musicnn-msd``.
+
+    Args:
+        model: a :class:`~keras_musiclatent.models.LatentAudioModel` with ``encoder="musicnn"``.
+        name: the zoo model whose weights to copy.
+
+    Returns:
+        ``model``, its encoder's weights replaced.
+
+    Raises:
+        IncompatibleModelError: the model has no musicnn encoder, or its layout differs from
+            the zoo network's.
+
+    Example:
+        >>> model = MusicVAE(encoder="musicnn", encoder_trainable=False)  # doctest: +SKIP
+        >>> load_encoder_weights(model, "musicnn-msd")  # doctest: +SKIP
+    """
+    encoder = getattr(model, "encoder", None)
+    if not isinstance(encoder, MusicnnEncoder):
+        raise IncompatibleModelError(
+            f"{name} weights fit a model with encoder='musicnn', not "
+            f"encoder={getattr(model, 'encoder_type', type(encoder).__name__)!r}"
+        )
+    folder, expected = registry.resolve(name)
+    source = load_model_files(folder, expected_sha256=expected).model
+    if not isinstance(source, MusicnnBackbone):
+        raise IncompatibleModelError(f"{name} is a {type(source).__name__}, not a musicnn network")
+    target = encoder.backbone
+    if _layout(source) != _layout(target):
+        differ = sorted(k for k in _layout(source) if _layout(source)[k] != _layout(target).get(k))
+        raise IncompatibleModelError(
+            f"the encoder's musicnn layout differs from {name}'s in {differ}; use the default "
+            "musicnn_backbone"
+        )
+    target.set_weights(source.get_weights())
+    return model

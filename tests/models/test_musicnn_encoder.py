@@ -1,0 +1,106 @@
+"""encoder="musicnn": the ported network as a latent model's front end, frozen or fine-tuned,
+initialised from the shipped musicnn-msd files."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import soxr
+
+from keras_musiclatent.errors import ConfigError, IncompatibleModelError
+from keras_musiclatent.latent_space import LatentSpace
+from keras_musiclatent.models import MusicAutoencoder, MusicVAE
+from keras_musiclatent.presets import load_encoder_weights
+from keras_musiclatent.presets import registry as zoo
+from keras_musiclatent.presets.files import load_model_files, save_model_files
+from tests.conftest import TINY_MUSICNN, TINY_SPACE_MODEL
+
+TINY = {**TINY_SPACE_MODEL, "encoder": "musicnn", "musicnn_backbone": TINY_MUSICNN}
+# The decoder and latent of the tiny models, around the full MSD_musicnn front end.
+TINY_DECODER = {k: v for k, v in TINY_SPACE_MODEL.items() if k != "segment_seconds"}
+
+
+@pytest.fixture
+def waves(rng) -> np.ndarray:
+    return (0.1 * rng.standard_normal((4, 22050))).astype(np.float32)
+
+
+def _train_one_epoch(model, waves):
+    model.adapt(waves)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    model.fit(waves, epochs=1, batch_size=2, verbose=0)
+
+
+def test_a_frozen_front_end_does_not_move_while_the_rest_trains(waves):
+    model = MusicVAE(**TINY, encoder_trainable=False)
+    assert not model.encoder.trainable and not model.encoder.trainable_weights
+    before = [keras.ops.convert_to_numpy(w) for w in model.encoder.weights]
+    head = keras.ops.convert_to_numpy(model.z_mean_dense.kernel)
+    _train_one_epoch(model, waves)
+    for old, new in zip(before, model.encoder.weights, strict=True):
+        # batch-norm statistics too
+        np.testing.assert_array_equal(old, keras.ops.convert_to_numpy(new))
+    assert not np.array_equal(head, keras.ops.convert_to_numpy(model.z_mean_dense.kernel))
+
+
+def test_a_trainable_front_end_is_fine_tuned(waves):
+    model = MusicAutoencoder(**TINY)
+    before = [keras.ops.convert_to_numpy(w) for w in model.encoder.trainable_weights]
+    _train_one_epoch(model, waves)
+    moved = [
+        not np.array_equal(b, keras.ops.convert_to_numpy(w))
+        for b, w in zip(before, model.encoder.trainable_weights, strict=True)
+    ]
+    assert any(moved)
+
+
+def test_saves_and_loads_with_identical_latents(waves, tmp_path):
+    model = MusicVAE(**TINY, encoder_trainable=False)
+    model.adapt(waves)
+    z = model.encode(waves, sample=False)[0]
+    assert z.shape == (4, TINY["latent_dim"])
+    config = json.loads(json.dumps(keras.saving.serialize_keras_object(model)))
+    assert config["config"]["encoder_trainable"] is False
+    folder = save_model_files(tmp_path / "m", model)
+    loaded = load_model_files(folder).model
+    assert not loaded.encoder.trainable
+    np.testing.assert_allclose(loaded.encode(waves, sample=False)[0], z, atol=1e-5)
+    space = LatentSpace.load(folder)
+    assert space.has_decoder and space.decode(z).shape[0] == 4
+    with pytest.raises(ConfigError, match="encodes waveforms"):
+        model.encode_log_mel(model.log_mel(waves))
+
+
+def test_old_configs_keep_their_encoder():
+    model = MusicVAE(**TINY_SPACE_MODEL)
+    assert model.encoder_type == "crnn" and model.encoder_trainable
+    assert model.get_config()["musicnn_backbone"] is None
+
+
+def test_weights_must_fit_the_layout():
+    with pytest.raises(IncompatibleModelError, match="encoder='musicnn'"):
+        load_encoder_weights(MusicVAE(**TINY_SPACE_MODEL))
+    if "musicnn-msd" in zoo.list_models():
+        with pytest.raises(IncompatibleModelError, match="layout differs"):
+            load_encoder_weights(MusicVAE(**TINY))
+
+
+@pytest.mark.skipif("musicnn-msd" not in zoo.list_models(), reason="musicnn-msd not in the zoo")
+def test_the_zoo_weights_give_musicnns_embedding_of_the_resampled_audio(rng):
+    model = MusicVAE(**TINY_DECODER, encoder="musicnn", encoder_trainable=False)
+    load_encoder_weights(model, "musicnn-msd")
+    peer = LatentSpace.load("musicnn-msd")
+    for got, want in zip(model.encoder.backbone.weights, peer.model.weights, strict=True):
+        np.testing.assert_array_equal(*map(keras.ops.convert_to_numpy, (got, want)))
+    # A band-limited 3-s clip at 22050 Hz, quiet enough for musicnn's float16 range.
+    t = np.arange(66150) / 22050
+    y = sum(0.05 * np.sin(2 * np.pi * f * t) for f in (220.0, 550.0, 1300.0, 3100.0))
+    y = (y + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
+    features = keras.ops.convert_to_numpy(model.encoder(y[None]))
+    reference = peer.model.embed_windows(soxr.resample(y, 22050, 16000)[None])["embedding"]
+    # Two resamplers (the in-model filter and soxr) differ only near 8 kHz.
+    rel = np.linalg.norm(features - reference) / np.linalg.norm(reference)
+    assert features.shape == (1, 200) and rel < 0.02
