@@ -113,13 +113,21 @@ class LatentSpace:
     def load(cls, name_or_path: str | os.PathLike) -> LatentSpace:
         """Load a zoo model by name, or a model folder / training run / ``.keras`` file.
 
+        A zoo name wins over a same-named folder in the working directory unless the argument
+        is clearly a path (``./x``, ``/x``, ``~/x``, a separator, an ``os.PathLike``): zoo
+        files are checked against the sha256 the package ships. A folder written by
+        :meth:`save` is checked against the sha256 list in its own ``metadata.json``; other
+        folders and ``.keras`` files load as they are (Keras safe mode).
+
         Raises:
             UnknownModelError: not a zoo name and not an existing path (lists the zoo).
+            IncompatibleModelError: a path with no model at it.
             CorruptModelError: a file fails its sha256 or does not parse.
         """
         text = os.fspath(name_or_path)
-        path = Path(text)
-        if path.exists():
+        as_path = zoo.is_clearly_path(name_or_path)
+        path = Path(text).expanduser() if as_path else Path(text)
+        if as_path or (text not in zoo.list_models() and path.exists()):
             loaded = load_model_files(path)
             name = loaded.metadata.get("name") or path.stem
         else:
@@ -248,7 +256,9 @@ class LatentSpace:
             ...     print(windows.shape)
         """
         if isinstance(source, np.ndarray):
-            y = audio_io.prepare(source, sr=sr or self.sample_rate, target_sr=self.sample_rate)
+            # None means the model's rate; any other value (0 too) meets prepare's rate rules.
+            rate = self.sample_rate if sr is None else sr
+            y = audio_io.prepare(source, sr=rate, target_sr=self.sample_rate)
             windows, lengths = audio_io.segment(y, self.sample_rate, self.segment_seconds)
             for i in range(0, len(windows), _BATCH):
                 yield windows[i : i + _BATCH], lengths[i : i + _BATCH]
@@ -278,9 +288,11 @@ class LatentSpace:
         segments, not for the whole file.
 
         Args:
-            audio_or_path: a path (WAV, FLAC, OGG, MP3, ...) or a ``(samples,)`` /
-                ``(samples, channels)`` array.
-            sr: the array's sample rate (default: the model's); not allowed with a path.
+            audio_or_path: a path (WAV, FLAC, OGG, MP3, ...) or a ``(samples,)``,
+                ``(samples, channels)`` or ``(channels, samples)`` array (see
+                :func:`keras_musiclatent.audio.prepare`).
+            sr: the array's integer rate, at least 1000 Hz (default: the model's); not
+                allowed with a path.
             sample: draw ``z`` from the posterior instead of returning the mean.
 
         Returns:

@@ -285,6 +285,13 @@ BAD: dict[str, Bad] = {
         info_error=AudioDecodeError,
         match="empty",
     ),
+    "random-bytes-mp3": Bad(
+        # libmpg123 printed three "Note: ..." lines and libsndfile said the file did not exist.
+        lambda d: _bytes(d / "random_bytes.mp3", np.random.default_rng(11).bytes(20000)),
+        load_error=AudioDecodeError,
+        info_error=AudioDecodeError,
+        match="not a recognised audio format",
+    ),
     "text-as-wav": Bad(
         lambda d: _bytes(d / "notes.wav", b"a,b,c\n1,2,3\n" * 40),
         load_error=AudioDecodeError,
@@ -385,6 +392,19 @@ BAD: dict[str, Bad] = {
     ),
     "float-near-float32-limit": Bad(
         lambda d: write(d / "a.wav", np.full((500, 2), 3e38), SR, subtype="FLOAT"),
+        load_error=InvalidAudioError,
+        info_error=None,
+        match="too large",
+    ),
+    "float-huge-mono": Bad(
+        # Finite, so nothing overflows before the log-mel: it gave NaN latents and NaN genres.
+        lambda d: write(d / "a.wav", np.full(5000, 3e38), SR, subtype="FLOAT"),
+        load_error=InvalidAudioError,
+        info_error=None,
+        match="too large",
+    ),
+    "float-far-over-full-scale": Bad(
+        lambda d: write(d / "a.wav", np.r_[sine(0.5, SR), 1e6], SR, subtype="FLOAT"),
         load_error=InvalidAudioError,
         info_error=None,
         match="too large",
@@ -568,13 +588,13 @@ def test_console_script_reports_one_line(tmp_path):
     assert len(fail.stderr.strip().splitlines()) == 1 and "notes.wav" in fail.stderr
 
 
-def test_cli_in_process_for_every_case(tmp_path, capsys):
+def test_cli_in_process_for_every_case(tmp_path, capfd):
     for i, name in enumerate(sorted(BAD)):
         folder = tmp_path / f"{i:02d}"
         folder.mkdir()
         path = BAD[name].build(folder)
         status = cli.main(["info", str(path)])
-        err = capsys.readouterr().err
+        err = capfd.readouterr().err  # descriptor 2: what decoder libraries print counts too
         if BAD[name].info_error is None:
             assert status == 0, (name, err)
         else:

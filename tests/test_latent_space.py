@@ -296,3 +296,82 @@ def test_decompress_decodes_in_batches_into_the_output(space, monkeypatch):
     y = space.decompress(blob, n_iter=2)
     assert max(sizes) <= latent_space._BATCH and sum(sizes) == n
     np.testing.assert_allclose(y, whole, atol=1e-6)
+
+
+# --- arrays follow the rules of files --------------------------------------------------------
+
+
+@pytest.mark.parametrize("sr", [0, 1, True])
+def test_encode_refuses_implausible_array_rates(space, sr):
+    from keras_musiclatent.errors import InvalidAudioError
+
+    # sr=1 made 6,667 segments of 20,000 zeros; sr=0 silently meant the model's rate.
+    with pytest.raises(InvalidAudioError, match="sample rate"):
+        space.encode(np.zeros(20000, np.float32), sr=sr)
+
+
+def test_encode_takes_channels_first_arrays_as_a_mix(space):
+    left, right = tone(1.5, freq=220.0), tone(1.5, freq=660.0)
+    mono = space.encode((left + right) / 2).mean
+    np.testing.assert_allclose(space.encode(np.stack([left, right])).mean, mono, atol=1e-5)
+    np.testing.assert_allclose(space.encode(np.stack([left, right], 1)).mean, mono, atol=1e-5)
+
+
+def test_huge_finite_samples_raise_instead_of_nan_probabilities(space):
+    from keras_musiclatent.errors import InvalidAudioError
+
+    y = tone(1.0)
+    y[::7] = 3e38
+    with pytest.raises(InvalidAudioError, match="too large"):
+        space.classify(y)
+
+
+# --- names and paths ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def zoo_and_impostor(tiny_space_dir, tmp_path, monkeypatch):
+    """A zoo holding ``tiny`` and a working directory holding an unrelated ``./tiny`` folder."""
+    import json
+    import shutil
+
+    from keras_musiclatent._files import sha256_file
+
+    zoo = tmp_path / "zoo"
+    shutil.copytree(tiny_space_dir, zoo / "tiny")
+    files = {f.name: sha256_file(f) for f in (zoo / "tiny").iterdir()}
+    index = {"models": {"tiny": {"folder": "tiny", "description": "t", "files": files}}}
+    (zoo / "index.json").write_text(json.dumps(index))
+    monkeypatch.setenv("MUSICLATENT_ZOO", str(zoo))
+    work = tmp_path / "work"
+    shutil.copytree(tiny_space_dir, work / "tiny")
+    meta = json.loads((work / "tiny" / "metadata.json").read_text())
+    (work / "tiny" / "metadata.json").write_text(json.dumps({**meta, "name": "impostor"}))
+    monkeypatch.chdir(work)
+    return zoo / "tiny", work / "tiny"
+
+
+def test_a_zoo_name_wins_over_a_folder_of_that_name(zoo_and_impostor):
+    from pathlib import Path
+
+    zoo_dir, local = zoo_and_impostor
+    # It used to load ./tiny, skipping the zoo's sha256 check.
+    assert LatentSpace.load("tiny").path == zoo_dir
+    for clearly_a_path in ("./tiny", str(local), Path("tiny"), "../work/tiny"):
+        space = LatentSpace.load(clearly_a_path)
+        assert space.name == "impostor" and space.path.resolve() == local.resolve()
+
+
+def test_a_home_path_is_a_path(zoo_and_impostor, monkeypatch):
+    _, local = zoo_and_impostor
+    monkeypatch.setenv("HOME", str(local.parent))
+    assert LatentSpace.load("~/tiny").name == "impostor"
+    with pytest.raises(IncompatibleModelError, match="no such model"):
+        LatentSpace.load("./missing")
+
+
+def test_a_bare_name_outside_the_zoo_still_loads_an_existing_folder(zoo_and_impostor):
+    import os
+
+    os.rename("tiny", "mine")
+    assert LatentSpace.load("mine").name == "impostor"

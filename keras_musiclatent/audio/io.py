@@ -1,6 +1,7 @@
 """Audio in and out: decode any file soundfile reads, resample, and save atomically.
 
-Conventions (see EVALUATION.md): float32 samples in [-1, 1], mono, 22050 Hz, 3-s windows.
+Conventions of the evaluation protocol (docs/evaluation.md): float32 samples in [-1, 1], mono,
+22050 Hz, 3-s windows.
 Decoding streams the file in blocks, so memory stays bounded by the output plus one block.
 """
 
@@ -9,7 +10,10 @@ from __future__ import annotations
 import math
 import os
 import struct
+import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -50,8 +54,60 @@ _MIN_SAMPLE_RATE = 1000
 # load() preallocates at most this many output frames from the header's count (a corrupt header
 # may claim anything); longer files grow block by block.
 _MAX_PREALLOCATED_FRAMES = 1 << 27
+# Largest sample magnitude taken. Float audio is nominally within [-1, 1]; a peak 90 dB over
+# full scale (where even unscaled 16-bit PCM ends) is garbage, and values near the float32
+# limit overflow to inf/NaN in the log-mel power and in every latent after it.
+MAX_ABS_SAMPLE = 2.0**15
+# Most channels an in-memory array may have along its shorter axis (7.1 surround).
+_MAX_CHANNELS = 8
 
 PathOrFile = str | os.PathLike | IO[bytes]
+
+# libsndfile's wording when it cannot open a file, whatever the reason; _check_path has already
+# ruled out a missing path, so for a regular file it means "no decoder recognises these bytes".
+_SNDFILE_NOT_A_FILE = "File does not exist or is not a regular file"
+
+
+class _QuietStderr:
+    """Descriptor 2 pointed at ``os.devnull`` while a decoder runs, restored when the last
+    user leaves.
+
+    Decoder libraries under libsndfile (libmpg123's ``Note: ...`` lines) write to descriptor 2
+    directly, where no Python code can catch it; the typed error raised afterwards says what
+    went wrong. Counted under a lock, since the descriptor is one per process and decoding
+    runs in threads. ``MUSICLATENT_DEBUG=1`` lets the decoder's lines through.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved = -1
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        if os.environ.get("MUSICLATENT_DEBUG"):
+            yield
+            return
+        with self._lock:
+            if self._users == 0:
+                sys.stderr.flush()
+                null = os.open(os.devnull, os.O_WRONLY)
+                self._saved = os.dup(2)
+                os.dup2(null, 2)
+                os.close(null)
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    os.dup2(self._saved, 2)
+                    os.close(self._saved)
+                    self._saved = -1
+
+
+_quiet_decoder = _QuietStderr()
 
 
 def _name(source: Any) -> str:
@@ -60,7 +116,44 @@ def _name(source: Any) -> str:
     return str(getattr(source, "name", "<file object>"))
 
 
+def _check_source(source: Any) -> None:
+    """Refuse numbers: soundfile would take an int as a file descriptor, then close it."""
+    if isinstance(source, (bool, int, float, np.number, np.bool_)):
+        raise InvalidAudioError(
+            f"{source!r}: expected a path or a binary file object, got {type(source).__name__} "
+            "(file descriptors are not accepted; pass open(fd, 'rb', closefd=False))"
+        )
+
+
+def _check_rate(sr: Any, what: str) -> int:
+    """The rate rule of files, for any rate a caller passes: an integer (not a bool) from
+    :data:`_MIN_SAMPLE_RATE` Hz up."""
+    if isinstance(sr, (bool, np.bool_)) or not isinstance(sr, (int, np.integer)):
+        raise InvalidAudioError(f"{what}: sample rate must be an integer in Hz, got {sr!r}")
+    if sr < _MIN_SAMPLE_RATE:
+        raise InvalidAudioError(
+            f"{what}: sample rate {int(sr)} Hz is implausible (below {_MIN_SAMPLE_RATE} Hz)"
+        )
+    return int(sr)
+
+
+def _too_large(block: np.ndarray) -> bool:
+    """True when a sample's magnitude exceeds :data:`MAX_ABS_SAMPLE` (no temporary copy)."""
+    return bool(block.size) and (block.max() > MAX_ABS_SAMPLE or block.min() < -MAX_ABS_SAMPLE)
+
+
+def _too_large_message(name: str, block: np.ndarray, rate: int, offset: int = 0) -> str:
+    big = np.abs(block) > MAX_ABS_SAMPLE
+    index = int(np.argmax(big.any(axis=1) if big.ndim == 2 else big))
+    peak = float(np.max(np.abs(block)))
+    return (
+        f"{name}: samples too large (peak {peak:.3g} at {(index + offset) / rate:.3f} s; float "
+        f"audio is nominally within [-1, 1] and at most +-{MAX_ABS_SAMPLE:g} is accepted)"
+    )
+
+
 def _check_path(source: PathOrFile) -> None:
+    _check_source(source)
     if not isinstance(source, (str, os.PathLike)):
         return
     path = Path(source)
@@ -187,9 +280,13 @@ def _open(source: PathOrFile):
     if isinstance(source, (str, os.PathLike)) and os.path.getsize(source) == 0:
         raise AudioDecodeError(f"{name}: empty file (0 bytes)")
     try:
-        return sf.SoundFile(source if not isinstance(source, Path) else str(source))
+        with _quiet_decoder():
+            return sf.SoundFile(source if not isinstance(source, Path) else str(source))
     except sf.LibsndfileError as exc:
         detail = str(exc).split(":", 1)[-1].strip() if ":" in str(exc) else str(exc)
+        regular = not isinstance(source, (str, os.PathLike)) or os.path.isfile(source)
+        if detail.startswith(_SNDFILE_NOT_A_FILE) and regular:
+            detail = "not a recognised audio format, or the data is corrupt"
         raise AudioDecodeError(f"{name}: not a readable audio file ({detail})") from None
     except (RuntimeError, TypeError, ValueError) as exc:
         raise AudioDecodeError(f"{name}: not a readable audio file ({exc})") from None
@@ -288,9 +385,7 @@ def _decode(
         native, channels, expected = int(f.samplerate), int(f.channels), int(f.frames)
         if native < _MIN_SAMPLE_RATE:
             raise AudioDecodeError(f"{name}: implausible sample rate {native} Hz (corrupt header?)")
-        out_rate = native if sr is None else int(sr)
-        if out_rate <= 0:
-            raise InvalidAudioError(f"target sample rate must be positive, got {sr}")
+        out_rate = native if sr is None else _check_rate(sr, "target")
         resampler = None
         if out_rate != native:
             resampler = soxr.ResampleStream(
@@ -302,7 +397,8 @@ def _decode(
         produced = 0
         while True:
             try:
-                block = f.read(block_frames, dtype="float32", always_2d=True)
+                with _quiet_decoder():
+                    block = f.read(block_frames, dtype="float32", always_2d=True)
             except (sf.LibsndfileError, RuntimeError) as exc:
                 raise AudioDecodeError(
                     f"{name}: corrupt or truncated audio data after {done / native:.2f} s ({exc})"
@@ -315,6 +411,8 @@ def _decode(
                     raise InvalidAudioError(
                         f"{name}: holds NaN or infinite samples (first at {first / native:.3f} s)"
                     )
+                if _too_large(block):
+                    raise InvalidAudioError(_too_large_message(name, block, native, done))
                 done += len(block)
             with np.errstate(over="ignore", invalid="ignore"):  # checked just below
                 data = block.mean(axis=1, dtype=np.float32) if mono else block
@@ -408,48 +506,72 @@ def prepare(
     *,
     sr: int,
     target_sr: int = DEFAULT_SAMPLE_RATE,
-    channels_last: bool = True,
+    channels_last: bool | None = None,
     name: str = "audio",
 ) -> np.ndarray:
     """Validate an in-memory signal and bring it to mono float32 at ``target_sr``.
 
+    The rules of decoded files apply: an integer rate of at least 1000 Hz, finite samples of
+    magnitude at most :data:`MAX_ABS_SAMPLE`, channels averaged to mono.
+
     Args:
-        audio: ``(samples,)`` or multi-channel ``(samples, channels)`` (``channels_last``)
-            or ``(channels, samples)``; any real dtype (ints are scaled to [-1, 1]).
-        sr: its sample rate.
+        audio: ``(samples,)``, ``(samples, channels)`` (what soundfile returns) or
+            ``(channels, samples)`` (what ``librosa.load(mono=False)`` returns); any real
+            dtype (ints are scaled to [-1, 1]).
+        sr: its sample rate in Hz.
         target_sr: the rate to return.
-        channels_last: layout of a 2-D input.
+        channels_last: layout of a 2-D input; ``None`` infers it where it is unambiguous:
+            one axis of at most 8 channels and the other axis longer.
         name: how errors refer to it.
 
     Returns:
         ``(samples,)`` float32.
 
     Raises:
-        InvalidAudioError: wrong shape, non-numeric, NaN/inf values, bad rate.
+        InvalidAudioError: a wrong or ambiguous shape, non-numeric, NaN/inf or too large
+            values, a rate that is not an integer of at least 1000 Hz.
         EmptyAudioError: zero samples.
     """
+    rate = _check_rate(sr, name)
+    target = _check_rate(target_sr, f"{name} (target)")
     arr = np.asarray(audio)
     if arr.dtype.kind not in "fiu":
         raise InvalidAudioError(f"{name}: expected numeric samples, got dtype {arr.dtype}")
+    if arr.ndim not in (1, 2):
+        raise InvalidAudioError(
+            f"{name}: expected (samples,), (samples, channels) or (channels, samples), "
+            f"got shape {arr.shape}"
+        )
+    if arr.size == 0:
+        raise EmptyAudioError(f"{name}: holds zero samples")
+    if arr.ndim == 2 and channels_last is None:
+        rows, cols = arr.shape
+        if cols <= _MAX_CHANNELS and rows > cols:
+            channels_last = True
+        elif rows <= _MAX_CHANNELS and cols > rows:
+            channels_last = False
+        else:
+            raise InvalidAudioError(
+                f"{name}: ambiguous layout {arr.shape}: expected (samples, channels) or "
+                f"(channels, samples) with at most {_MAX_CHANNELS} channels on the shorter "
+                "axis; pass channels_last to say which"
+            )
     if arr.dtype.kind in "iu":
         info_ = np.iinfo(arr.dtype)
         scale = float(max(abs(info_.min), info_.max))
         offset = 0.0 if arr.dtype.kind == "i" else (info_.max + 1) / 2.0
         arr = ((arr.astype(np.float64) - offset) / scale).astype(np.float32)
-    if arr.ndim == 2:
-        arr = arr.mean(axis=1 if channels_last else 0)
-    elif arr.ndim != 1:
-        raise InvalidAudioError(
-            f"{name}: expected (samples,) or (samples, channels), got shape {arr.shape}"
-        )
-    if arr.size == 0:
-        raise EmptyAudioError(f"{name}: holds zero samples")
-    arr = np.asarray(arr, dtype=np.float32)
     if not np.isfinite(arr).all():
         raise InvalidAudioError(f"{name}: holds NaN or infinite samples")
-    if not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise InvalidAudioError(f"{name}: sample rate must be a positive integer, got {sr!r}")
-    return resample(arr, int(sr), int(target_sr))
+    if _too_large(arr):
+        frames = arr if arr.ndim == 1 or channels_last else arr.T
+        raise InvalidAudioError(_too_large_message(name, frames, rate))
+    if arr.ndim == 2:
+        arr = arr.mean(axis=1 if channels_last else 0, dtype=np.float32)
+    out = resample(np.asarray(arr, dtype=np.float32), rate, target)
+    if out.size == 0:
+        raise EmptyAudioError(f"{name}: holds zero samples after resampling to {target} Hz")
+    return out
 
 
 def save(

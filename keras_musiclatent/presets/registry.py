@@ -15,7 +15,14 @@ from typing import Any
 from keras_musiclatent._files import sha256_file, write_json
 from keras_musiclatent.errors import CorruptModelError, UnknownModelError
 
-__all__ = ["list_models", "model_info", "resolve", "update_index", "zoo_root"]
+__all__ = [
+    "is_clearly_path",
+    "list_models",
+    "model_info",
+    "resolve",
+    "update_index",
+    "zoo_root",
+]
 
 INDEX = "index.json"
 
@@ -60,6 +67,24 @@ def list_models() -> list[str]:
         True
     """
     return sorted(_index()["models"])
+
+
+def is_clearly_path(name_or_path: str | os.PathLike) -> bool:
+    """True when an argument can only mean a path, never a zoo name: an ``os.PathLike``, or
+    text that starts with ``.``, ``/`` or ``~`` or holds a path separator.
+
+    Anything else is a zoo name first, so a folder that happens to share a zoo model's name in
+    the working directory never replaces the sha256-checked zoo model.
+
+    Example:
+        >>> is_clearly_path("gtzan-vae"), is_clearly_path("./gtzan-vae")
+        (False, True)
+    """
+    if isinstance(name_or_path, os.PathLike):
+        return True
+    text = str(name_or_path)
+    separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
+    return text.startswith((".", "~")) or any(sep in text for sep in separators)
 
 
 def _entry(name: str) -> dict[str, Any]:

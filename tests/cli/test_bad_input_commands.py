@@ -3,9 +3,13 @@ compress; and broken streams through decompress. One line on stderr, exit 1, no 
 
 from __future__ import annotations
 
+import time
+
+import numpy as np
 import pytest
 
-from keras_musiclatent import cli
+from keras_musiclatent import cli, codec
+from keras_musiclatent.latent_space import LatentSpace
 from tests.test_bad_input import BAD
 
 COMMANDS = {
@@ -17,7 +21,7 @@ COMMANDS = {
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_every_broken_file_fails_cleanly(tmp_path, capsys, tiny_space_dir, command):
+def test_every_broken_file_fails_cleanly(tmp_path, capfd, tiny_space_dir, command):
     for i, name in enumerate(sorted(BAD)):
         folder = tmp_path / f"in{i:02d}"
         folder.mkdir()
@@ -25,7 +29,7 @@ def test_every_broken_file_fails_cleanly(tmp_path, capsys, tiny_space_dir, comma
         out = tmp_path / f"out{i:02d}"
         argv = [*COMMANDS[command](path, out, tiny_space_dir), "--model", str(tiny_space_dir)]
         status = cli.main(argv)
-        captured = capsys.readouterr()
+        captured = capfd.readouterr()  # descriptor 2: what decoder libraries print counts too
         assert status == 1, (command, name, captured.out[-300:])
         err = captured.err
         assert err.count("\n") == 1 and err.startswith("musiclatent: error:"), (name, err)
@@ -68,13 +72,6 @@ def test_a_stream_of_another_model_fails_cleanly(tmp_path, capsys, tiny_space_di
 
 
 def test_a_segment_bomb_stream_fails_fast_in_one_line(tmp_path, capsys, tiny_space_dir):
-    import time
-
-    import numpy as np
-
-    from keras_musiclatent import codec
-    from keras_musiclatent.latent_space import LatentSpace
-
     space = LatentSpace.load(tiny_space_dir)
     blob = codec.pack(  # 400 segments at 1 bit for a single sample: 3 kB asking for minutes
         np.zeros((400, space.latent_dim), int),
@@ -94,3 +91,14 @@ def test_a_segment_bomb_stream_fails_fast_in_one_line(tmp_path, capsys, tiny_spa
     err = capsys.readouterr().err
     assert status == 1 and err.count("\n") == 1 and "bits" in err, err
     assert time.perf_counter() - start < 5 and not wav.exists()
+
+
+def test_random_bytes_mp3_is_one_line_naming_the_file(tmp_path, capfd, tiny_space_dir):
+    path = tmp_path / "random_bytes.mp3"
+    path.write_bytes(np.random.default_rng(11).bytes(20000))
+    status = cli.main(
+        ["encode", str(path), "--out", str(tmp_path / "o"), "--model", str(tiny_space_dir)]
+    )
+    err = capfd.readouterr().err  # descriptor 2 itself: the decoder's C library writes there
+    assert status == 1 and err.count("\n") == 1, err
+    assert err.startswith(f"musiclatent: error: {path}:") and "does not exist" not in err, err
