@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 import soundfile as sf
@@ -75,3 +77,40 @@ def test_usage_error_is_one_line():
     result = run_cli("info")
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _quiet_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("MUSICLATENT_DEBUG", None)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    return {**env, **extra}
+
+
+def test_no_backend_logs_unless_asked():
+    # TensorFlow's absl/oneDNN banners went to stderr on every call.
+    quiet = run_cli("zoo", "list")
+    assert quiet.returncode == 0 and "gtzan-vae" in quiet.stdout
+    assert quiet.stderr == ""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the start-up banners checked below are TensorFlow's")
+    loud = run_cli("--verbose", "zoo", "list")
+    assert loud.returncode == 0 and loud.stderr.strip(), "--verbose hid the backend's logs"
+    debug = subprocess.run(
+        [sys.executable, "-m", "keras_musiclatent.cli", "zoo", "list"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=_quiet_env(MUSICLATENT_DEBUG="1"),
+        timeout=300,
+    )
+    assert debug.returncode == 0 and debug.stderr.strip()
+
+
+def test_console_script_is_quiet_too():
+    script = shutil.which("musiclatent")
+    if script is None:
+        pytest.skip("the musiclatent console script is not installed")
+    result = subprocess.run(
+        [script, "zoo", "list"], capture_output=True, text=True, env=_quiet_env(), timeout=300
+    )
+    assert result.returncode == 0 and result.stderr == ""
