@@ -212,6 +212,7 @@ class Header:
 
     @property
     def payload_bytes(self) -> int:
+        """Bytes of bit-packed codes the header promises."""
         return -(-self.segments * self.latent_dim * self.bits // 8)
 
 
