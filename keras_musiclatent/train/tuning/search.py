@@ -30,6 +30,7 @@ import os
 import platform
 import shutil
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -338,6 +339,8 @@ def _run_search(
 def read_executions(out: str | os.PathLike) -> list[dict[str, Any]]:
     """The execution log of a search folder: one record per trial run, in finishing order.
 
+    A line cut by a kill is left out with a warning.
+
     Example:
         >>> {r["trial_id"] for r in read_executions("runs/tune/gtzan-vae")}  # doctest: +SKIP
         {'00', '01', '02'}
@@ -345,4 +348,13 @@ def read_executions(out: str | os.PathLike) -> list[dict[str, Any]]:
     path = Path(out) / PROJECT / EXECUTIONS_FILE
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            # A line cut by a kill while it was written: the trial is in the oracle's state.
+            warnings.warn(f"{path}: line {number} is cut; left out", stacklevel=2)
+    return records

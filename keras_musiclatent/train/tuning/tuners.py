@@ -106,8 +106,11 @@ class _Recorded:
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
         # One short write in append mode: lines from concurrent workers do not interleave.
-        line = json.dumps(record) + "\n"
-        with open(os.path.join(self.project_dir, EXECUTIONS_FILE), "a") as fh:
+        line = (json.dumps(record) + "\n").encode()
+        with open(os.path.join(self.project_dir, EXECUTIONS_FILE), "ab+") as fh:
+            end = fh.seek(0, os.SEEK_END)
+            if end and fh.seek(end - 1) is not None and fh.read(1) != b"\n":
+                line = b"\n" + line  # a line cut by a kill stays on its own
             fh.write(line)
 
     def on_trial_begin(self, trial: Any) -> None:

@@ -105,3 +105,11 @@ def test_kill_while_writing_search_state(tiny_data, tmp_path, target):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert statuses(out) == ["COMPLETED", "COMPLETED"]
     assert not list(out.rglob(".*.part"))
+
+
+def test_execution_log_cut_by_a_kill(tmp_path):
+    log = tmp_path / "keras_tuner" / "executions.jsonl"
+    log.parent.mkdir()
+    log.write_text('{"trial_id": "0"}\n{"trial_id": "1", "tun\n{"trial_id": "2"}\n')
+    with pytest.warns(UserWarning, match=r"executions\.jsonl: line 2 is cut"):
+        assert read_executions(tmp_path) == [{"trial_id": "0"}, {"trial_id": "2"}]
