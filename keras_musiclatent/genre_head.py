@@ -1,4 +1,5 @@
-"""A linear genre classifier on latent means (the "latent probe" of EVALUATION.md).
+"""A linear genre classifier on latent means (the "latent probe" of
+the evaluation protocol (docs/evaluation.md)).
 
 Fitted with scikit-learn's logistic regression, stored as plain arrays (``.npz``, no pickles)
 and applied with NumPy, so loading a model never executes code from a file.

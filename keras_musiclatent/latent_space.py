@@ -233,7 +233,10 @@ class LatentSpace:
 
     @property
     def bitrate(self) -> float:
-        """Bits per second of the compressed latent (EVALUATION.md, header excluded)."""
+        """Bits per second of the compressed latent, header excluded.
+
+        As the evaluation protocol (docs/evaluation.md) counts it.
+        """
         return self.latent_dim * self.bits_per_dim / self.segment_seconds
 
     def __repr__(self) -> str:
