@@ -31,6 +31,8 @@ from keras_musiclatent.models.musicnn_encoder import MusicnnEncoder
 __all__ = ["BOTTLENECKS", "LatentAudioModel", "build_parts", "fixed_bottleneck"]
 
 ENCODERS = ("crnn", "attention", "musicnn")
+#: Pretrained networks the latent can be taught to predict (``teacher``).
+TEACHERS = (None, "musicnn")
 
 
 def build_parts(
@@ -163,10 +165,19 @@ class LatentAudioModel(keras.Model):
         reconstruction = mean over real frames and bands of ((E - R) / band_std)**2
                          (both floored at max(R) - loss_top_db per example)
         kl_term        = sum_d max(free_bits, mean_batch KL_d)                 (gaussian)
+        teacher_term   = mean over dims of (W z_mean + b - teacher(audio))**2   (teacher)
         loss           = reconstruction + beta * min(1, step / kl_warmup_steps) * kl_term
+                         + teacher_weight * teacher_term
 
     ``fit`` logs ``loss``, ``reconstruction_loss``, ``spectral_rmse_db`` (real frames only)
-    and, for the gaussian bottleneck, ``kl`` (plain KL in nats per example).
+    and, for the gaussian bottleneck, ``kl`` (plain KL in nats per example), and with a
+    teacher ``teacher_loss``.
+
+    With ``teacher="musicnn"`` a frozen musicnn network (:class:`MusicnnEncoder`, initialised
+    from ``musicnn-msd`` by ``keras_musiclatent.presets.load_encoder_weights``) embeds each
+    training window, and a linear map of the latent mean must predict that embedding: the
+    latent is pushed towards what the pretrained network knows about the music, while the
+    encoder stays the model's own. The teacher plays no part in encoding or decoding.
 
     Inputs: a waveform batch ``(batch, samples)`` float32, or a dict
     ``{"audio": (batch, samples) float32, "length": (batch,) int32}`` where ``length`` is the
@@ -201,9 +212,16 @@ class LatentAudioModel(keras.Model):
         encoder: str = "crnn",
         # False freezes the encoder (a pretrained front end as a fixed feature extractor).
         encoder_trainable: bool = True,
-        # encoder="musicnn" only: MusicnnBackbone options (None: the MSD_musicnn layout the
-        # zoo weights fit; smaller layouts for tests).
+        # encoder="musicnn" or teacher="musicnn": MusicnnBackbone options (None: the
+        # MSD_musicnn layout the zoo weights fit; smaller layouts for tests).
         musicnn_backbone: dict[str, Any] | None = None,
+        # "musicnn": an auxiliary loss in which a linear map of the latent mean predicts a
+        # frozen musicnn's 200-d embedding of the window (distillation from the pretrained
+        # network); None: no teacher.
+        teacher: str | None = None,
+        # Weight of the teacher loss. Its scale is that of the normalised reconstruction loss
+        # (mean squared error of unit-scale features), so 1.0 weighs both alike.
+        teacher_weight: float = 1.0,
         # 64 dims hold a 3-s segment's timbre and rhythm summary while staying easy to probe
         # and interpolate; with free bits, unused dims show up in active_units.
         latent_dim: int = 64,
@@ -274,6 +292,10 @@ class LatentAudioModel(keras.Model):
             raise ConfigError(
                 f"reconstruction_loss must be 'mse' or 'l1', got {reconstruction_loss!r}"
             )
+        if teacher not in TEACHERS:
+            raise ConfigError(f"teacher must be one of {TEACHERS}, got {teacher!r}")
+        if teacher_weight < 0:
+            raise ConfigError(f"teacher_weight must be non-negative, got {teacher_weight}")
         gaussian = bottleneck == "gaussian"
 
         # === Layers ===
@@ -320,6 +342,16 @@ class LatentAudioModel(keras.Model):
                 bits=bits, bounded=bounded, seed=seed, name="bottleneck"
             )
         decoder = parts["decoder"]
+        teacher_model = teacher_head = None
+        if teacher is not None:
+            teacher_model = MusicnnEncoder(
+                sample_rate=sample_rate,
+                samples=parts["samples"],
+                backbone=musicnn_backbone,
+                name="teacher",
+            )
+            teacher_model.trainable = False
+            teacher_head = keras.layers.Dense(teacher_model.output_dim, name="teacher_prediction")
 
         # === Functional Model ===
         samples, frames = parts["samples"], parts["frames"]
@@ -343,6 +375,9 @@ class LatentAudioModel(keras.Model):
         else:
             z = quantiser(code)
         outputs.update({"z": z, "reconstruction": band_norm(decoder(z), inverse=True)})
+        if teacher_model is not None:
+            outputs["teacher"] = teacher_model(audio)
+            outputs["teacher_prediction"] = teacher_head(code)
         kwargs.setdefault("name", "music_vae" if gaussian else "music_autoencoder")
         super().__init__(inputs={"audio": audio, "length": length}, outputs=outputs, **kwargs)
 
@@ -364,6 +399,10 @@ class LatentAudioModel(keras.Model):
         self.bottleneck_type = bottleneck
         self.encoder_type = encoder
         self.encoder_trainable = bool(encoder_trainable)
+        self.teacher = teacher_model
+        self.teacher_head = teacher_head
+        self.teacher_type = teacher
+        self.teacher_weight = float(teacher_weight)
         self.musicnn_backbone = None if musicnn_backbone is None else dict(musicnn_backbone)
         self.latent_dim = int(latent_dim)
         self.sample_rate = int(sample_rate)
@@ -403,6 +442,8 @@ class LatentAudioModel(keras.Model):
                 name="kl_step", shape=(), initializer="zeros", trainable=False, dtype="float32"
             )
             self.kl_tracker = keras.metrics.Mean(name="kl")
+        if teacher_model is not None:
+            self.teacher_tracker = keras.metrics.Mean(name="teacher_loss")
 
     @property
     def is_variational(self) -> bool:
@@ -422,6 +463,8 @@ class LatentAudioModel(keras.Model):
                 "encoder": self.encoder_type,
                 "encoder_trainable": self.encoder_trainable,
                 "musicnn_backbone": self.musicnn_backbone,
+                "teacher": self.teacher_type,
+                "teacher_weight": self.teacher_weight,
                 "latent_dim": self.latent_dim,
                 "sample_rate": self.sample_rate,
                 "segment_seconds": self.segment_seconds,
@@ -525,7 +568,8 @@ class LatentAudioModel(keras.Model):
         return float(ops.convert_to_numpy(weight))
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Reconstruction (+ warmed-up β·KL for the gaussian bottleneck); updates the metrics."""
+        """Reconstruction (+ warmed-up β·KL for the gaussian bottleneck, + the teacher loss);
+        updates the metrics."""
         reconstruction, rmse = self._reconstruction_terms(y_pred)
         total = reconstruction + self._regularization_losses()
         if self.is_variational:
@@ -538,6 +582,11 @@ class LatentAudioModel(keras.Model):
             if training:
                 self.kl_step.assign_add(1.0)
             self.kl_tracker.update_state(ops.mean(ops.sum(kl_per_dim, axis=-1)))
+        if self.teacher is not None:
+            target = ops.stop_gradient(y_pred["teacher"])
+            teacher_loss = ops.mean(ops.square(y_pred["teacher_prediction"] - target))
+            total = total + self.teacher_weight * teacher_loss
+            self.teacher_tracker.update_state(teacher_loss)
         self.reconstruction_loss_tracker.update_state(reconstruction)
         self.spectral_rmse_tracker.update_state(rmse)
         return total

@@ -22,43 +22,51 @@ def _layout(model: MusicnnBackbone) -> dict[str, Any]:
 
 
 def load_encoder_weights(model: Any, name: str = "musicnn-msd") -> Any:
-    """Initialise a latent model's pretrained encoder from a zoo model's shipped files.
+    """Initialise a latent model's pretrained networks from a zoo model's shipped files.
 
-    The zoo files are checked against their sha256 before they are read, and nothing is
-    downloaded. Works for ``encoder="musicnn"`` models (with the default ``MSD_musicnn``
-    layout) and ``musicnn-msd``.
+    Fills the musicnn encoder (``encoder="musicnn"``) and the musicnn teacher
+    (``teacher="musicnn"``), whichever the model has, with the default ``MSD_musicnn``
+    layout. The zoo files are checked against their sha256 before they are read, and nothing
+    is downloaded.
 
     Args:
-        model: a :class:`~keras_musiclatent.models.LatentAudioModel` with ``encoder="musicnn"``.
+        model: a :class:`~keras_musiclatent.models.LatentAudioModel`.
         name: the zoo model whose weights to copy.
 
     Returns:
-        ``model``, its encoder's weights replaced.
+        ``model``, those networks' weights replaced.
 
     Raises:
-        IncompatibleModelError: the model has no musicnn encoder, or its layout differs from
-            the zoo network's.
+        IncompatibleModelError: the model has neither a musicnn encoder nor a teacher, or
+            their layout differs from the zoo network's.
 
     Example:
         >>> model = MusicVAE(encoder="musicnn", encoder_trainable=False)  # doctest: +SKIP
         >>> load_encoder_weights(model, "musicnn-msd")  # doctest: +SKIP
     """
-    encoder = getattr(model, "encoder", None)
-    if not isinstance(encoder, MusicnnEncoder):
+    fronts = [
+        part
+        for part in (getattr(model, "encoder", None), getattr(model, "teacher", None))
+        if isinstance(part, MusicnnEncoder)
+    ]
+    if not fronts:
         raise IncompatibleModelError(
-            f"{name} weights fit a model with encoder='musicnn', not "
-            f"encoder={getattr(model, 'encoder_type', type(encoder).__name__)!r}"
+            f"{name} weights fit a model with encoder='musicnn' or teacher='musicnn'; this one "
+            "has neither"
         )
     folder, expected = registry.resolve(name)
     source = load_model_files(folder, expected_sha256=expected).model
     if not isinstance(source, MusicnnBackbone):
         raise IncompatibleModelError(f"{name} is a {type(source).__name__}, not a musicnn network")
-    target = encoder.backbone
-    if _layout(source) != _layout(target):
-        differ = sorted(k for k in _layout(source) if _layout(source)[k] != _layout(target).get(k))
-        raise IncompatibleModelError(
-            f"the encoder's musicnn layout differs from {name}'s in {differ}; use the default "
-            "musicnn_backbone"
-        )
-    target.set_weights(source.get_weights())
+    for front in fronts:
+        target = front.backbone
+        if _layout(source) != _layout(target):
+            differ = sorted(
+                k for k in _layout(source) if _layout(source)[k] != _layout(target).get(k)
+            )
+            raise IncompatibleModelError(
+                f"the {front.name}'s musicnn layout differs from {name}'s in {differ}; use the "
+                "default musicnn_backbone"
+            )
+        target.set_weights(source.get_weights())
     return model

@@ -104,3 +104,32 @@ def test_the_zoo_weights_give_musicnns_embedding_of_the_resampled_audio(rng):
     # Two resamplers (the in-model filter and soxr) differ only near 8 kHz.
     rel = np.linalg.norm(features - reference) / np.linalg.norm(reference)
     assert features.shape == (1, 200) and rel < 0.02
+
+
+def test_a_teacher_adds_a_loss_and_stays_frozen(waves, tmp_path):
+    model = MusicVAE(**TINY_SPACE_MODEL, teacher="musicnn", musicnn_backbone=TINY_MUSICNN)
+    assert model.encoder_type == "crnn" and not model.teacher.trainable
+    before = [keras.ops.convert_to_numpy(w) for w in model.teacher.weights]
+    model.adapt(waves)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = model.fit(waves, epochs=2, batch_size=2, verbose=0).history
+    assert np.isfinite(history["teacher_loss"]).all()
+    for old, new in zip(before, model.teacher.weights, strict=True):
+        np.testing.assert_array_equal(old, keras.ops.convert_to_numpy(new))
+    # the teacher is training-only: encoding needs none of it, and it saves and loads
+    loaded = load_model_files(save_model_files(tmp_path / "t", model)).model
+    assert loaded.teacher_type == "musicnn" and loaded.teacher_weight == 1.0
+    np.testing.assert_allclose(
+        loaded.encode(waves, sample=False)[0], model.encode(waves, sample=False)[0], atol=1e-5
+    )
+    with pytest.raises(ConfigError, match="teacher"):
+        MusicVAE(**TINY_SPACE_MODEL, teacher="vgg")
+
+
+@pytest.mark.skipif("musicnn-msd" not in zoo.list_models(), reason="musicnn-msd not in the zoo")
+def test_the_zoo_weights_fill_the_teacher():
+    model = MusicAutoencoder(**TINY_DECODER, teacher="musicnn")
+    load_encoder_weights(model, "musicnn-msd")
+    peer = LatentSpace.load("musicnn-msd")
+    for got, want in zip(model.teacher.backbone.weights, peer.model.weights, strict=True):
+        np.testing.assert_array_equal(*map(keras.ops.convert_to_numpy, (got, want)))
