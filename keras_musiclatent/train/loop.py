@@ -37,6 +37,7 @@ import numpy as np
 from keras_musiclatent import models
 from keras_musiclatent._files import write_json
 from keras_musiclatent.errors import ConfigError
+from keras_musiclatent.presets import load_encoder_weights
 from keras_musiclatent.train._optional import has_tensorflow
 from keras_musiclatent.train.callbacks import (
     EpochCommit,
@@ -76,6 +77,10 @@ __all__ = [
 def build_model(model_config: Mapping[str, Any]) -> keras.Model:
     """Instantiate ``model_config["class"]`` with the remaining keys as keyword arguments.
 
+    ``encoder_weights`` (a zoo name, e.g. ``musicnn-msd``) is not an argument: the built
+    model's pretrained encoder and teacher start from that zoo model's shipped files
+    (:func:`keras_musiclatent.presets.load_encoder_weights`).
+
     Raises:
         ConfigError: an unknown class, or arguments it does not take.
 
@@ -85,13 +90,17 @@ def build_model(model_config: Mapping[str, Any]) -> keras.Model:
     """
     kwargs = dict(model_config)
     name = kwargs.pop("class")
+    encoder_weights = kwargs.pop("encoder_weights", None)
     cls = getattr(models, name, None)
     if cls is None:
         raise ConfigError(f"unknown model class {name!r}")
     try:
-        return cls(**kwargs)
+        model = cls(**kwargs)
     except TypeError as exc:
         raise ConfigError(f"model {name}: {exc}") from None
+    if encoder_weights:
+        load_encoder_weights(model, encoder_weights)
+    return model
 
 
 def _check_saved_config(out: Path, config: dict[str, Any]) -> None:

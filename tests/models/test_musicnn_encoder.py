@@ -16,6 +16,7 @@ from keras_musiclatent.models import MusicAutoencoder, MusicVAE
 from keras_musiclatent.presets import load_encoder_weights
 from keras_musiclatent.presets import registry as zoo
 from keras_musiclatent.presets.files import load_model_files, save_model_files
+from keras_musiclatent.train.loop import build_model
 from tests.conftest import TINY_MUSICNN, TINY_SPACE_MODEL
 
 TINY = {**TINY_SPACE_MODEL, "encoder": "musicnn", "musicnn_backbone": TINY_MUSICNN}
@@ -133,3 +134,15 @@ def test_the_zoo_weights_fill_the_teacher():
     peer = LatentSpace.load("musicnn-msd")
     for got, want in zip(model.teacher.backbone.weights, peer.model.weights, strict=True):
         np.testing.assert_array_equal(*map(keras.ops.convert_to_numpy, (got, want)))
+
+
+@pytest.mark.skipif("musicnn-msd" not in zoo.list_models(), reason="musicnn-msd not in the zoo")
+def test_a_training_config_names_the_zoo_weights():
+    config = {"class": "MusicVAE", **TINY_DECODER, "encoder": "musicnn"}
+    model = build_model({**config, "encoder_trainable": False, "encoder_weights": "musicnn-msd"})
+    peer = LatentSpace.load("musicnn-msd")
+    got = keras.ops.convert_to_numpy(model.encoder.backbone.get_layer("tags").kernel)
+    np.testing.assert_array_equal(
+        got, keras.ops.convert_to_numpy(peer.model.get_layer("tags").kernel)
+    )
+    assert "encoder_weights" not in model.get_config()
