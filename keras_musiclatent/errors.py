@@ -14,8 +14,10 @@ __all__ = [
     "CompressedStreamError",
     "ConfigError",
     "CorruptModelError",
+    "DamagedStateError",
     "DatasetError",
     "EmptyAudioError",
+    "FolderInUseError",
     "IncompatibleModelError",
     "InvalidAudioError",
     "LatentShapeError",
@@ -86,3 +88,11 @@ class LatentShapeError(MusicLatentError, ValueError):
 
 class MissingComponentError(MusicLatentError):
     """The model lacks a part the call needs (e.g. a genre head or latent statistics)."""
+
+
+class FolderInUseError(MusicLatentError):
+    """Another process holds the run (or search) folder."""
+
+
+class DamagedStateError(MusicLatentError):
+    """A state file of a run or search folder cannot be read and has no intact copy."""

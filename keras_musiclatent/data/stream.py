@@ -188,7 +188,12 @@ class SegmentDataset(keras.utils.PyDataset):
 
     def on_epoch_end(self) -> None:
         """Advance the epoch counter and draw the next epoch's order."""
-        self.epoch += 1
+        self.set_epoch(self.epoch + 1)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use the window order of ``epoch`` (0-based), drawn from ``(seed, epoch)``, so a
+        resumed run sees the batches an uninterrupted one would."""
+        self.epoch = int(epoch)
         self._order = self._make_order()
 
     def _make_order(self) -> np.ndarray:

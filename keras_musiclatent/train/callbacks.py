@@ -15,8 +15,8 @@ import numpy as np
 
 from keras_musiclatent._files import atomic_path, save_model
 from keras_musiclatent.audio.inversion import logmel_to_audio
+from keras_musiclatent.data.stream import SegmentDataset
 from keras_musiclatent.train._optional import tensorflow
-from keras_musiclatent.train.datasets import EpochSegments
 from keras_musiclatent.train.state import CHECKPOINTS, RunState, commit
 
 __all__ = ["EpochCommit", "ReconstructionSummary", "restore_seed_states", "seed_states"]
@@ -74,7 +74,7 @@ class EpochCommit(keras.callbacks.Callback):
         epochs: the run's length.
         monitor: a log key, lower is better.
         patience: epochs without improvement before stopping.
-        train_data: the training dataset (an ``EpochSegments``), or ``None``.
+        train_data: the training ``SegmentDataset`` (its order is set at each epoch), or None.
         info: facts for ``training.json``.
     """
 
@@ -86,7 +86,7 @@ class EpochCommit(keras.callbacks.Callback):
         epochs: int,
         monitor: str = "val_spectral_rmse_db",
         patience: int = 8,
-        train_data: EpochSegments | None = None,
+        train_data: SegmentDataset | None = None,
         info: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -100,11 +100,13 @@ class EpochCommit(keras.callbacks.Callback):
         self._started = time.monotonic()
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Serve ``epoch``'s window order, the same whether or not the run was resumed."""
         if self.train_data is not None:
             self.train_data.set_epoch(epoch)
         self._started = time.monotonic()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Commit the epoch: checkpoint, history row and ``state.json`` in one atomic step."""
         logs = {k: float(v) for k, v in (logs or {}).items()}
         state = self.state
         best, best_epoch, wait = state.best, state.best_epoch, state.wait
@@ -180,6 +182,7 @@ class ReconstructionSummary(keras.callbacks.Callback):
         self._writer = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Write the epoch's log-mel images and audio to TensorBoard."""
         tf = tensorflow()
         model = self.model
         waveform = self.inputs["audio"] if isinstance(self.inputs, dict) else self.inputs

@@ -16,25 +16,10 @@ from keras_musiclatent.data import ClipTable, load_fma, load_folder, load_gtzan
 from keras_musiclatent.data.stream import SegmentDataset
 from keras_musiclatent.errors import ConfigError
 
-__all__ = ["ADAPT_BATCHES", "EpochSegments", "adapt_batches", "segment_datasets", "tables"]
+__all__ = ["ADAPT_BATCHES", "adapt_batches", "segment_datasets", "tables"]
 
 #: Batches of training audio that set the per-band normalisation before training.
 ADAPT_BATCHES = 24
-
-
-class EpochSegments(SegmentDataset):
-    """A :class:`~keras_musiclatent.data.stream.SegmentDataset` whose shuffle can be set to
-    any epoch's order, so a resumed run sees the batches an uninterrupted one would.
-
-    Example:
-        >>> ds = EpochSegments(table, batch_size=4, seed=0)  # doctest: +SKIP
-        >>> ds.set_epoch(3)  # the order of epoch 3, drawn from (seed, 3)
-    """
-
-    def set_epoch(self, epoch: int) -> None:
-        """Use the window order of ``epoch`` (0-based) from now on."""
-        self.epoch = int(epoch)
-        self._order = self._make_order()
 
 
 def _thin(table: ClipTable, max_clips: int) -> ClipTable:
@@ -79,7 +64,7 @@ def tables(config: Mapping[str, Any]) -> tuple[ClipTable, ClipTable]:
 
 def segment_datasets(
     config: Mapping[str, Any], clip_tables: tuple[ClipTable, ClipTable] | None = None
-) -> tuple[EpochSegments, SegmentDataset]:
+) -> tuple[SegmentDataset, SegmentDataset]:
     """``(train, valid)`` unlabelled segment datasets of a (loaded) config.
 
     The training set is shuffled from ``training.seed`` and the epoch; the validation set
@@ -103,7 +88,7 @@ def segment_datasets(
         "cache_dir": d["cache_dir"],
         "include_labels": False,
     }
-    train_ds = EpochSegments(train_table, shuffle=True, seed=int(training["seed"]), **common)
+    train_ds = SegmentDataset(train_table, shuffle=True, seed=int(training["seed"]), **common)
     valid_ds = SegmentDataset(valid_table, shuffle=False, **common)
     return train_ds, valid_ds
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from keras_musiclatent._files import atomic_path, write_json
-from keras_musiclatent.errors import MusicLatentError
+from keras_musiclatent.errors import DamagedStateError, FolderInUseError
 
 __all__ = [
     "CHECKPOINTS",
@@ -56,14 +56,6 @@ CHECKPOINTS = "checkpoints"
 LOCK = ".lock"
 #: Files of a Keras ``BackupAndRestore`` folder (run folders of earlier versions).
 LEGACY_BACKUP = "backup"
-
-
-class FolderInUseError(MusicLatentError):
-    """Another process holds the run (or search) folder."""
-
-
-class DamagedStateError(MusicLatentError):
-    """A state file of a run or search folder cannot be read and has no intact copy."""
 
 
 @contextlib.contextmanager

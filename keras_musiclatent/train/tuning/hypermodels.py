@@ -146,6 +146,7 @@ class TrialLogs(keras.callbacks.Callback):
         self.objective = objective
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Add the combined objective and the parameter count to ``logs``."""
         if logs is None:
             return
         if self.objective.combine:
