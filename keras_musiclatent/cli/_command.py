@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple
 
-__all__ = ["Command", "print_json"]
+__all__ = ["Command", "add_config_options", "print_json"]
 
 
 class Command(NamedTuple):
@@ -31,3 +32,24 @@ class Command(NamedTuple):
 def print_json(payload: Any) -> None:
     """Print ``payload`` as indented JSON on stdout (what every command reports)."""
     print(json.dumps(payload, indent=2))
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """``--data DIR`` and repeatable ``--set KEY=VALUE``: what ``train`` and ``tune`` change in
+    a config or search file without editing it (see
+    :func:`keras_musiclatent.train.config.apply_settings`)."""
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the dataset folder (sets data.root)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a dotted config key to a YAML value, e.g. --set training.epochs=5 (repeatable)",
+    )

@@ -1,4 +1,5 @@
-"""``musiclatent train CONFIG --out RUN``: train a model; checkpoints every epoch, resumable."""
+"""``musiclatent train CONFIG --data DIR --out RUN``: train a model; checkpoints every epoch,
+resumable. ``CONFIG`` is a config file or the name of a shipped recipe (``gtzan-vae``)."""
 
 from __future__ import annotations
 
@@ -6,22 +7,42 @@ import argparse
 import sys
 from pathlib import Path
 
-from keras_musiclatent.cli._command import Command, print_json
+from keras_musiclatent.cli._command import Command, add_config_options, print_json
+from keras_musiclatent.errors import ConfigError
+from keras_musiclatent.train.config import (
+    apply_settings,
+    check_data_root,
+    load_config,
+    read_config_file,
+    resolve_recipe,
+    shipped_recipes,
+)
 from keras_musiclatent.train.loop import train
 
 __all__ = ["COMMANDS"]
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", type=Path, metavar="CONFIG")
+    p.add_argument(
+        "config",
+        metavar="CONFIG",
+        help="a config file (YAML/JSON) or a shipped recipe name: " + ", ".join(shipped_recipes()),
+    )
     p.add_argument("--out", required=True, type=Path, help="run folder")
+    add_config_options(p)
     p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     p.add_argument("--seed", type=int, default=None, help="overrides training.seed")
 
 
 def _run(args: argparse.Namespace) -> int:
+    path = resolve_recipe(args.config)
+    raw = read_config_file(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    config = load_config(apply_settings(raw, args.settings, data=args.data), name=str(path))
+    check_data_root(config)
     result = train(
-        args.config,
+        config,
         out=args.out,
         resume=args.resume,
         seed=args.seed,
@@ -42,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "train": Command(
-        "train a model from a JSON/YAML config; checkpoints every epoch, resumable",
+        "train a model from a config file or shipped recipe; checkpoints every epoch, resumable",
         _configure,
         _run,
     ),

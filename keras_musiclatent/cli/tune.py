@@ -1,4 +1,5 @@
-"""``musiclatent tune SEARCH --out DIR``: run, resume or join a hyper-parameter search.
+"""``musiclatent tune SEARCH --data DIR --out OUT``: run, resume or join a hyper-parameter
+search. ``SEARCH`` is a search file or the name of a shipped one (``gtzan-vae``).
 
 Imports nothing heavy at module level: keras-tuner loads when a search runs.
 """
@@ -11,9 +12,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from keras_musiclatent.cli._command import Command
+from keras_musiclatent.cli._command import Command, add_config_options
 from keras_musiclatent.errors import ConfigError
 from keras_musiclatent.train import tuning
+from keras_musiclatent.train.config import apply_settings, read_config_file
 from keras_musiclatent.train.tuning.config import load_search, resolve_search
 
 __all__ = ["COMMANDS", "HELP", "configure", "run"]
@@ -35,11 +37,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "search",
         metavar="SEARCH",
-        help="a search file (YAML/JSON), or the name of one in tuning/searches",
+        help="a search file (YAML/JSON), or the name of a shipped search (gtzan-vae)",
     )
     parser.add_argument(
         "--out", required=True, type=Path, help="search folder; the same folder resumes"
     )
+    add_config_options(parser)
     parser.add_argument("--max-trials", type=int, default=None, help="overrides search.max_trials")
     parser.add_argument("--seed", type=int, default=None, help="overrides search.seed")
     parser.add_argument(
@@ -52,6 +55,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _command_line(args: argparse.Namespace) -> str:
     words = ["musiclatent", "tune", str(args.search), "--out", str(args.out)]
+    if args.data is not None:
+        words += ["--data", str(args.data)]
+    for setting in args.settings:
+        words += ["--set", setting]
     for flag, value in (("--max-trials", args.max_trials), ("--seed", args.seed)):
         if value is not None:
             words += [flag, str(value)]
@@ -64,7 +71,14 @@ def run(args: argparse.Namespace) -> int:
     """Run the search ``args`` describe; prints a JSON summary; returns the exit status."""
     if args.max_trials is not None and args.max_trials < 1:
         raise ConfigError(f"--max-trials must be >= 1, got {args.max_trials}")
-    search = load_search(resolve_search(args.search), max_trials=args.max_trials, seed=args.seed)
+    path = resolve_search(args.search)
+    raw = read_config_file(path, what="search")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    raw = apply_settings(raw, args.settings, data=args.data)
+    if isinstance(raw.get("search"), dict):
+        raw["search"].setdefault("name", path.stem)
+    search = load_search(raw, max_trials=args.max_trials, seed=args.seed, where=str(path))
 
     # tuning.run_search loads Keras and keras-tuner on first use (the package's __getattr__).
     result = tuning.run_search(

@@ -15,7 +15,8 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,24 @@ import yaml
 
 from keras_musiclatent.errors import ConfigError
 
-__all__ = ["DEFAULT_CONFIG", "DISTRIBUTE_BACKENDS", "load_config", "merge_config"]
+__all__ = [
+    "DEFAULT_CONFIG",
+    "DISTRIBUTE_BACKENDS",
+    "apply_settings",
+    "check_data_root",
+    "default_cache_dir",
+    "load_config",
+    "merge_config",
+    "parse_setting",
+    "read_config_file",
+    "resolve_cache_dir",
+    "resolve_recipe",
+    "shipped_recipes",
+]
+
+#: The package that ships the zoo folder (``zoo/`` of a checkout), recipes included.
+_ZOO_PACKAGE = "keras_musiclatent.zoo_models"
+_RECIPES = "recipes"
 
 #: Every key a config may set, with its default. A config file overrides what it names.
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -37,7 +55,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
         # unsupervised model and never touch the validation set).
         "extra_train_splits": [],
         "split_seed": None,  # a seeded stratified random split instead of the split file
-        "cache_dir": None,  # decoded-audio cache: epochs after the first skip decoding
+        # Decoded-audio cache, so that epochs after the first skip decoding: null is the
+        # per-user cache (default_cache_dir()), false none, a path that folder.
+        "cache_dir": None,
         "max_clips": None,  # cap per split, for quick experiments
         "segment_seconds": 3.0,
         "sample_rate": 22050,
@@ -97,9 +117,15 @@ def merge_config(
     return out
 
 
-def _read(path: Path) -> Any:
+def read_config_file(path: str | os.PathLike, *, what: str = "config") -> Any:
+    """The parsed content of a JSON or YAML file (``.yaml``/``.yml``: YAML).
+
+    Raises:
+        ConfigError: a missing or unparsable file (one line naming it).
+    """
+    path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: no such config file")
+        raise ConfigError(f"{path}: no such {what} file")
     text = path.read_text()
     try:
         if path.suffix.lower() in (".yaml", ".yml"):
@@ -109,12 +135,174 @@ def _read(path: Path) -> Any:
         raise ConfigError(f"{path}: cannot parse ({exc})") from None
 
 
+def _package_folder(package: str) -> Path | None:
+    try:
+        folder = Path(str(files(package)))
+    except (ModuleNotFoundError, TypeError):
+        return None
+    return folder if folder.is_dir() else None
+
+
+def shipped_recipes() -> dict[str, Path]:
+    """Names of the training recipes that ship with the package, mapped to their files.
+
+    They are ``zoo/recipes/*.yaml`` of the source tree, installed as package data of
+    ``keras_musiclatent.zoo_models``.
+
+    Example:
+        >>> "gtzan-vae" in shipped_recipes()
+        True
+    """
+    folder = _package_folder(_ZOO_PACKAGE)
+    if folder is None or not (folder / _RECIPES).is_dir():
+        folder = Path(__file__).resolve().parents[2] / "zoo"
+    return {p.stem: p for p in sorted((folder / _RECIPES).glob("*.y*ml"))}
+
+
+def resolve_recipe(spec: str | os.PathLike) -> Path:
+    """A training config from a path, or from the name of a shipped recipe (``gtzan-vae``).
+
+    Raises:
+        ConfigError: neither a file nor a shipped name (the message lists the names).
+
+    Example:
+        >>> resolve_recipe("gtzan-vae").name
+        'gtzan-vae.yaml'
+    """
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return path
+    shipped = shipped_recipes()
+    if str(spec) in shipped:
+        return shipped[str(spec)]
+    names = ", ".join(shipped) or "none found"
+    raise ConfigError(f"{spec}: no such config file or shipped recipe name (shipped: {names})")
+
+
+def parse_setting(text: str) -> tuple[tuple[str, ...], Any]:
+    """``"model.latent_dim=8"`` → ``(("model", "latent_dim"), 8)``: a dotted key and a YAML value.
+
+    Raises:
+        ConfigError: no ``=``, or an empty key part.
+
+    Example:
+        >>> parse_setting("model.conv_filters=[4, 8]")
+        (('model', 'conv_filters'), [4, 8])
+    """
+    key, sep, value = text.partition("=")
+    parts = tuple(part.strip() for part in key.split("."))
+    if not sep or not all(parts):
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE with a dotted KEY (data.root=DIR)")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError as exc:
+        problem = str(exc).splitlines()[0]
+        raise ConfigError(f"--set {text!r}: the value is not YAML ({problem})") from None
+    return parts, parsed
+
+
+def apply_settings(
+    raw: Mapping[str, Any],
+    settings: Sequence[str] = (),
+    *,
+    data: str | os.PathLike | None = None,
+) -> dict[str, Any]:
+    """``raw`` (an unmerged config or search file) with command-line settings applied.
+
+    Args:
+        raw: the file's content.
+        settings: ``KEY=VALUE`` strings (:func:`parse_setting`), applied in order; a key the
+            file lacks is added (validation comes with :func:`load_config`).
+        data: sets ``data.root`` (made absolute, so a saved config works from anywhere).
+
+    Returns:
+        A copy of ``raw`` with the settings in place.
+
+    Raises:
+        ConfigError: a malformed setting, or one that goes through a value that is not a
+            mapping.
+
+    Example:
+        >>> apply_settings({"training": {"epochs": 9}}, ["training.epochs=1"])
+        {'training': {'epochs': 1}}
+    """
+    out = copy.deepcopy(dict(raw))
+    pairs = [parse_setting(text) for text in settings]
+    if data is not None:
+        pairs.insert(0, (("data", "root"), str(Path(data).expanduser().absolute())))
+    for parts, value in pairs:
+        node = out
+        for i, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                where = ".".join(parts[: i + 1])
+                raise ConfigError(f"--set {'.'.join(parts)}: {where} is not a section")
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+def default_cache_dir() -> Path:
+    """The per-user decoded-audio cache: ``$XDG_CACHE_HOME/musiclatent/audio``, else
+    ``~/.cache/musiclatent/audio``. Entries are keyed by a file's real path, size and
+    modification time, so runs and datasets share it safely."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "musiclatent" / "audio"
+
+
+def resolve_cache_dir(value: str | os.PathLike | bool | None) -> Path | None:
+    """The folder ``data.cache_dir`` names: ``None`` the per-user cache, ``False`` no cache.
+
+    Example:
+        >>> resolve_cache_dir(False) is None, resolve_cache_dir("/tmp/c")
+        (True, PosixPath('/tmp/c'))
+    """
+    if value is None or value is True:
+        return default_cache_dir()
+    if value is False:
+        return None
+    return Path(value).expanduser()
+
+
+_EXPECTED = {
+    "gtzan": "<genre>/<genre>.NNNNN.<audio> folders (or genres/<genre>/) with a split.csv",
+    "fma": "fma_small/ audio and fma_metadata/tracks.csv",
+    "folder": "a subfolder of audio files per label (<root>/<label>/*.wav)",
+}
+
+
+def check_data_root(config: Mapping[str, Any]) -> Path:
+    """``data.root`` of a loaded config, once it is known to be a folder.
+
+    A cheap check to run before anything is written, so that a run or a search on a
+    missing dataset fails in one line.
+
+    Raises:
+        ConfigError: ``data.root`` is missing or not a folder (the message says what the
+            dataset expects there and how to point at it).
+    """
+    d = config["data"]
+    root = Path(d["root"]).expanduser()
+    if not root.is_dir():
+        problem = "does not exist" if not root.exists() else "is not a folder"
+        raise ConfigError(
+            f"data.root {root} {problem}: pass --data DIR, a {d['dataset']} folder holding "
+            f"{_EXPECTED.get(d['dataset'], 'the clips')}"
+        )
+    return root
+
+
 def _validate(config: Mapping[str, Any], name: str) -> None:
     data, training = config["data"], config["training"]
     if data["dataset"] not in ("gtzan", "fma", "folder"):
         raise ConfigError(f"{name}: data.dataset must be gtzan, fma or folder")
     if not data["root"]:
-        raise ConfigError(f"{name}: data.root is required")
+        raise ConfigError(f"{name}: data.root is required (pass --data DIR or set data.root)")
+    cache_dir = data["cache_dir"]
+    if cache_dir is not None and not isinstance(cache_dir, bool | str):
+        raise ConfigError(f"{name}: data.cache_dir must be null, false or a folder")
     if int(training["epochs"]) < 1 or int(training["batch_size"]) < 1:
         raise ConfigError(f"{name}: training.epochs and training.batch_size must be >= 1")
     if "class" not in config["model"]:
@@ -128,11 +316,14 @@ def _validate(config: Mapping[str, Any], name: str) -> None:
         )
 
 
-def load_config(source: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
+def load_config(
+    source: str | os.PathLike | Mapping[str, Any], *, name: str | None = None
+) -> dict[str, Any]:
     """Read a JSON or YAML training config and fill in the defaults.
 
     Args:
         source: a ``.json``/``.yaml``/``.yml`` path or a mapping.
+        name: how error messages name the config (default: the path, or ``"config"``).
 
     Returns:
         The complete config (see :data:`DEFAULT_CONFIG`).
@@ -145,9 +336,9 @@ def load_config(source: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]
         'MusicVAE'
     """
     if isinstance(source, Mapping):
-        raw, name = source, "config"
+        raw, name = source, name or "config"
     else:
-        raw, name = _read(Path(source)), str(source)
+        raw, name = read_config_file(source), name or str(source)
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{name}: expected a mapping at the top level")
     config = merge_config(DEFAULT_CONFIG, raw)

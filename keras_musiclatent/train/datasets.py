@@ -15,6 +15,7 @@ import numpy as np
 from keras_musiclatent.data import ClipTable, load_fma, load_folder, load_gtzan
 from keras_musiclatent.data.stream import SegmentDataset
 from keras_musiclatent.errors import ConfigError
+from keras_musiclatent.train.config import resolve_cache_dir
 
 __all__ = ["ADAPT_BATCHES", "adapt_batches", "segment_datasets", "tables"]
 
@@ -85,7 +86,7 @@ def segment_datasets(
         "batch_size": int(training["batch_size"]),
         "sample_rate": int(d["sample_rate"]),
         "segment_seconds": float(d["segment_seconds"]),
-        "cache_dir": d["cache_dir"],
+        "cache_dir": resolve_cache_dir(d["cache_dir"]),
         "include_labels": False,
     }
     train_ds = SegmentDataset(train_table, shuffle=True, seed=int(training["seed"]), **common)

@@ -25,13 +25,12 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from keras_musiclatent.errors import ConfigError
-from keras_musiclatent.train.config import load_config
+from keras_musiclatent.train.config import load_config, read_config_file
 from keras_musiclatent.train.tuning.space import Param, parse_space
 
 __all__ = [
@@ -148,18 +147,6 @@ class SearchConfig:
         return json.loads(json.dumps(out, default=str))
 
 
-def _read(path: Path) -> Any:
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such search file")
-    text = path.read_text()
-    try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            return yaml.safe_load(text)
-        return json.loads(text)
-    except Exception as exc:
-        raise ConfigError(f"{path}: cannot parse ({exc})") from None
-
-
 def _positive_int(section: Mapping[str, Any], key: str, *, minimum: int = 1) -> int:
     value = section[key]
     if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
@@ -174,6 +161,7 @@ def load_search(
     *,
     max_trials: int | None = None,
     seed: int | None = None,
+    where: str | None = None,
 ) -> SearchConfig:
     """Read and validate a search file (YAML or JSON) or mapping.
 
@@ -181,6 +169,7 @@ def load_search(
         source: a path, or a mapping with the same content.
         max_trials: overrides ``search.max_trials``.
         seed: overrides ``search.seed`` (and so every trial's seed).
+        where: how error messages name the search (default: the path, or ``"search"``).
 
     Returns:
         A :class:`SearchConfig`.
@@ -189,15 +178,15 @@ def load_search(
         ConfigError: unreadable file, unknown keys, or invalid values.
 
     Example:
-        >>> s = load_search("tuning/searches/gtzan-vae.yaml", max_trials=3)  # doctest: +SKIP
+        >>> s = load_search(resolve_search("gtzan-vae"), max_trials=3)  # doctest: +SKIP
         >>> s.tuner, s.objective.name
         ('bayesian', 'val_spectral_rmse_db')
     """
     if isinstance(source, Mapping):
-        raw, where, stem = dict(source), "search", "search"
+        raw, where, stem = dict(source), where or "search", "search"
     else:
         path = Path(source)
-        raw, where, stem = _read(path), str(path), path.stem
+        raw, where, stem = read_config_file(path, what="search"), where or str(path), path.stem
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where}: expected a mapping at the top level")
     raw = dict(raw)
@@ -212,7 +201,7 @@ def load_search(
         s["max_trials"] = max_trials
     if seed is not None:
         s["seed"] = seed
-    base = load_config(raw)
+    base = load_config(raw, name=where)
     for key in ("segment_seconds", "sample_rate"):
         if key in base["model"]:
             raise ConfigError(f"{where}: set data.{key}, not model.{key} (the data decides it)")
@@ -255,34 +244,49 @@ def load_search(
     return config
 
 
-def _search_dirs() -> list[Path]:
-    here = Path(__file__).resolve().parents[2] / "tuning" / "searches"
-    cwd = Path.cwd() / "tuning" / "searches"
-    return [cwd] if cwd.resolve() == here else [cwd, here]
+#: The package that ships ``tuning/searches`` of the source tree (see setup.py).
+_SEARCHES_PACKAGE = "keras_musiclatent.searches"
+
+
+def _searches_folder() -> Path:
+    try:
+        folder = Path(str(files(_SEARCHES_PACKAGE)))
+        if folder.is_dir():
+            return folder
+    except (ModuleNotFoundError, TypeError):
+        pass
+    # A source checkout (an editable install maps only what it knew when installed).
+    return Path(__file__).resolve().parents[3] / "tuning" / "searches"
 
 
 def shipped_searches() -> dict[str, Path]:
-    """Names of the search files in ``tuning/searches`` (of the working directory or the
-    source checkout), mapped to their paths."""
+    """Names of the searches that ship with the package, mapped to their files.
+
+    They are ``tuning/searches/*`` of the source tree, installed as the package data of
+    ``keras_musiclatent.searches``.
+
+    Example:
+        >>> "gtzan-vae" in shipped_searches()
+        True
+    """
+    folder = _searches_folder()
     found: dict[str, Path] = {}
-    for folder in _search_dirs():
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.y*ml")) + sorted(folder.glob("*.json")):
-                found.setdefault(path.stem, path)
+    for path in sorted(folder.glob("*.y*ml")) + sorted(folder.glob("*.json")):
+        found.setdefault(path.stem, path)
     return found
 
 
 def resolve_search(spec: str | os.PathLike) -> Path:
-    """A search file from a path, or from the name of a file in ``tuning/searches``.
+    """A search file from a path, or from the name of a shipped search (``gtzan-vae``).
 
     Raises:
-        ConfigError: neither a file nor a known name (the message lists the names).
+        ConfigError: neither a file nor a shipped name (the message lists the names).
 
     Example:
-        >>> resolve_search("gtzan-vae")  # doctest: +SKIP
-        PosixPath('tuning/searches/gtzan-vae.yaml')
+        >>> resolve_search("gtzan-vae").name
+        'gtzan-vae.yaml'
     """
-    path = Path(spec)
+    path = Path(spec).expanduser()
     if path.is_file():
         return path
     shipped = shipped_searches()

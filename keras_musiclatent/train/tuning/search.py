@@ -41,6 +41,8 @@ import keras_tuner as kt
 
 from keras_musiclatent._files import write_json
 from keras_musiclatent.errors import ConfigError
+from keras_musiclatent.train.config import check_data_root
+from keras_musiclatent.train.datasets import tables
 from keras_musiclatent.train.state import DamagedStateError, folder_lock
 from keras_musiclatent.train.tuning.config import SearchConfig, load_search
 from keras_musiclatent.train.tuning.hypermodels import LatentHyperModel
@@ -239,13 +241,14 @@ def run_search(
         A :class:`SearchResult`.
 
     Raises:
-        ConfigError: a bad search; ``out`` holding a search with another definition.
+        ConfigError: a bad search; a missing dataset (checked before anything is written;
+            not on the chief); ``out`` holding a search with another definition.
+        DatasetError: a dataset that holds no clips or cannot be listed.
         FolderInUseError: another process runs this search (or this worker id) in ``out``.
         DamagedStateError: a state file of keras-tuner that cannot be recovered.
 
     Example:
-        >>> run_search("tuning/searches/gtzan-vae.yaml", out="runs/tune/gtzan-vae",
-        ...            max_trials=12)  # doctest: +SKIP
+        >>> run_search("my-search.yaml", out="runs/tune/mine", max_trials=12)  # doctest: +SKIP
     """
     if not isinstance(search, SearchConfig):
         search = load_search(search, max_trials=max_trials, seed=seed)
@@ -253,16 +256,28 @@ def run_search(
         raise ConfigError("pass max_trials and seed to load_search with a SearchConfig")
     role = distributed_role()
     out = Path(out)
+    if role != "chief":  # the chief trains nothing and needs no data
+        # The data every trial reads, checked before anything is written: a missing or
+        # empty dataset is one error here, not a failed trial after another.
+        check_data_root(search.base)
+        tables(search.base)
+    created = not out.exists()
     # One process per role in a search folder: the chief (or a standalone search) owns the
     # oracle; each worker id may run once.
     lock = ".lock" if role != "worker" else f".lock-{os.environ['KERASTUNER_TUNER_ID']}"
-    with folder_lock(out, name=lock):
-        if role != "worker":
-            for line in repair_search_state(out / PROJECT):
-                print(f"search: {line}", flush=True)
-        return _run_search(
-            search, out=out, role=role, verbose=verbose, export=export, command=command
-        )
+    try:
+        with folder_lock(out, name=lock):
+            if role != "worker":
+                for line in repair_search_state(out / PROJECT):
+                    print(f"search: {line}", flush=True)
+            return _run_search(
+                search, out=out, role=role, verbose=verbose, export=export, command=command
+            )
+    except BaseException:
+        # A search that failed before it claimed the folder it created leaves nothing behind.
+        if created and not (out / "search.json").exists():
+            shutil.rmtree(out, ignore_errors=True)
+        raise
 
 
 def _run_search(

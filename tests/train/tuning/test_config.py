@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from keras_musiclatent.errors import ConfigError
+from keras_musiclatent.train.config import apply_settings, read_config_file
 from keras_musiclatent.train.loop import load_config
 from keras_musiclatent.train.tuning.config import (
     Objective,
@@ -72,13 +73,16 @@ def test_combined_objective():
         Objective.parse({"name": "val_kl", "combine": {"val_kl": 1}})
 
 
-def test_shipped_searches_are_valid(monkeypatch):
-    monkeypatch.chdir(REPO_ROOT)
+def test_shipped_searches_are_valid(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # names resolve from anywhere
     shipped = shipped_searches()
     assert "gtzan-vae" in shipped
     for name, path in shipped.items():
         assert resolve_search(name) == path
-        search = load_search(path)
+        # The data folder comes from the command line (--data), never from the file.
+        with pytest.raises(ConfigError, match=r"data\.root is required"):
+            load_search(path)
+        search = load_search(apply_settings(read_config_file(path), data=tmp_path))
         assert search.objective.name.startswith("val_")
         # The base of a search is a valid training config on its own.
         load_config({k: v for k, v in search.base.items()})

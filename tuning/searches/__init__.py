@@ -1,0 +1,1 @@
+"""The shipped search definitions (``*.yaml``), installed as package data (see setup.py)."""
