@@ -1,12 +1,20 @@
-"""Progress bars for long work: on by default in a terminal or a notebook, off in logs."""
+"""Progress bars for long work: on by default in a terminal or a notebook, off in logs.
+
+Every long call of the package takes ``progress: bool | None = None`` and passes it here:
+``None`` shows a bar (tqdm, on stderr) when stderr is a terminal or the code runs in a
+notebook, ``True`` always, ``False`` never.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["progress_bar", "wants_progress"]
+from tqdm.auto import tqdm
+
+__all__ = ["Counter", "progress_bar", "progress_counter", "wants_progress"]
 
 T = TypeVar("T")
 
@@ -36,7 +44,40 @@ def progress_bar(
     """
     if not wants_progress(progress):
         return iter(items)
-    from tqdm.auto import tqdm
-
     bar: Any = tqdm(items, desc=desc, total=total, unit=unit, leave=False, file=sys.stderr)
     return iter(bar)
+
+
+class Counter:
+    """What :func:`progress_counter` yields: ``update`` and ``set_description``, shown on a
+    bar or not at all."""
+
+    def __init__(self, bar: Any | None = None) -> None:
+        self._bar = bar
+
+    def update(self, n: int = 1) -> None:
+        """Count ``n`` more units done."""
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def set_description(self, desc: str) -> None:
+        """Name the part under way."""
+        if self._bar is not None:
+            self._bar.set_description(desc)
+
+
+@contextlib.contextmanager
+def progress_counter(
+    *, total: int, desc: str, progress: bool | None = None, unit: str = "it"
+) -> Iterator[Counter]:
+    """A bar counted by hand (``update(n)``), for work that is not one loop over items.
+
+    Example:
+        >>> with progress_counter(total=2, desc="steps", progress=False) as bar:
+        ...     bar.update(2)
+    """
+    if not wants_progress(progress):
+        yield Counter()
+        return
+    with tqdm(total=total, desc=desc, unit=unit, leave=False, file=sys.stderr) as bar:
+        yield Counter(bar)

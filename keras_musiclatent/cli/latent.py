@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -322,7 +321,7 @@ def _run_explain(args: argparse.Namespace) -> int:
         [str(f) for f in files],
         dims=args.dims,
         max_segments=args.max_segments,
-        progress=sys.stderr.isatty(),
+        progress=None,  # a bar on stderr in a terminal
     )
     rows = [
         {

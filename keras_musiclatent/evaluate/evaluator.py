@@ -36,9 +36,9 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from tqdm import tqdm
 
 import keras_musiclatent.models  # noqa: F401  - registers the classes load_model needs
+from keras_musiclatent._progress import Counter, progress_counter
 from keras_musiclatent.data import segments_array
 from keras_musiclatent.errors import DatasetError, IncompatibleModelError
 from keras_musiclatent.evaluate import metrics
@@ -155,7 +155,7 @@ def table_log_mels(
     cache_dir: str | os.PathLike | None = None,
     batch_size: int = 32,
     skip_unreadable: bool = False,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Log-mels of every window of some tables, in order, as baselines are fitted on them.
 
@@ -168,7 +168,7 @@ def table_log_mels(
         cache_dir: decoded-audio cache.
         batch_size: segments per forward pass.
         skip_unreadable: leave out clips whose header cannot be read.
-        progress: show a progress bar (clips) on stderr.
+        progress: a progress bar (clips) on stderr (default: in a terminal or notebook).
 
     Returns:
         ``(log_mels (n, frames, mels) dB, real frames (n,))``.
@@ -181,7 +181,7 @@ def table_log_mels(
     }
     mels, frames = [], []
     total = sum(len(t) for t in tables)
-    with tqdm(total=total, desc="log-mels", unit="clip", disable=not progress, leave=False) as bar:
+    with progress_counter(total=total, desc="log-mels", unit="clip", progress=progress) as bar:
         for table in tables:
             for start in range(0, len(table), _CLIPS_PER_CHUNK):
                 chunk = table[start : start + _CLIPS_PER_CHUNK]
@@ -396,7 +396,7 @@ def segment_embeddings(
     *,
     labels: Sequence[str],
     cache_dir: str | os.PathLike | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Embeddings (:meth:`LatentSpace.embed` rows) of every window of a table, in table order.
 
@@ -409,7 +409,7 @@ def segment_embeddings(
         table: the clips.
         labels: the class vocabulary (the training table's labels, so ids agree).
         cache_dir: decoded-audio cache.
-        progress: show a progress bar (clips) on stderr.
+        progress: a progress bar (clips) on stderr (default: in a terminal or notebook).
 
     Returns:
         ``(embeddings (n, embedding_dim) float32, label ids (n,), clip index (n,))``: the clip
@@ -425,8 +425,7 @@ def segment_embeddings(
         "labels": list(labels),
     }
     rows, ids, clips = [], [], []
-    bar = tqdm(total=len(table), desc="embed", unit="clip", disable=not progress, leave=False)
-    with bar:
+    with progress_counter(total=len(table), desc="embed", unit="clip", progress=progress) as bar:
         for start in range(0, len(table), _CLIPS_PER_CHUNK):
             chunk = table[start : start + _CLIPS_PER_CHUNK]
             waves, _, label_ids, clip_index = segments_array(chunk, **kw)
@@ -449,7 +448,7 @@ def embedding_probe(
     train_table: Any,
     cache_dir: str | os.PathLike | None = None,
     seed: int = 0,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> tuple[GenreHead, dict[str, Any]]:
     """Genre accuracy of a model's embeddings by the latent-probe rule of the evaluation
     protocol, as the card measures a latent model's own probe.
@@ -466,7 +465,7 @@ def embedding_probe(
         train_table: labelled clips to fit on (its labels are the classes).
         cache_dir: decoded-audio cache.
         seed: the regression's random state.
-        progress: show progress bars on stderr.
+        progress: progress bars on stderr (default: in a terminal or notebook).
 
     Returns:
         ``(head, result)``: the fitted head, and :func:`clip_accuracy`'s dict plus ``model``,
@@ -619,6 +618,7 @@ def evaluate_space(
     peer: Any | None = None,
     peer_note: str | None = None,
     seed: int = 0,
+    progress: bool | None = None,
 ) -> dict[str, Any]:
     """All card figures of ``space`` on ``test_table``.
 
@@ -646,11 +646,61 @@ def evaluate_space(
             clips (``None``: no peer row).
         peer_note: why there is no peer row (stored in the result and shown in the card).
         seed: every random choice.
+        progress: a progress bar on stderr, one step per figure group (:data:`EVALUATE_STEPS`),
+            with bars of the clips read inside a step (default: in a terminal or notebook).
 
     Returns:
         A JSON-ready dict (see :func:`keras_musiclatent.evaluate.card.render_card`).
     """
+    total = len(EVALUATE_STEPS) - (peer is None)
+    with progress_counter(total=total, desc="evaluate", unit="step", progress=progress) as bar:
+        return _evaluate_space(
+            space,
+            test_table,
+            train_table=train_table,
+            unlabelled_table=unlabelled_table,
+            cache_dir=cache_dir,
+            audio_segments=audio_segments,
+            interpolation_pairs=interpolation_pairs,
+            reference_segments=reference_segments,
+            peer=peer,
+            peer_note=peer_note,
+            seed=seed,
+            progress=progress,
+            bar=bar,
+        )
+
+
+#: The steps :func:`evaluate_space`'s progress bar counts (``peer`` only with a peer).
+EVALUATE_STEPS = (
+    "read clips",
+    "reconstruct",
+    "PCA",
+    "invert audio",
+    "genre",
+    "peer",
+    "interpolate",
+)
+
+
+def _evaluate_space(
+    space: Any,
+    test_table: Any,
+    *,
+    train_table: Any,
+    unlabelled_table: Any | None,
+    cache_dir: str | os.PathLike | None,
+    audio_segments: int,
+    interpolation_pairs: int,
+    reference_segments: int,
+    peer: Any | None,
+    peer_note: str | None,
+    seed: int,
+    progress: bool | None,
+    bar: Counter,
+) -> dict[str, Any]:
     start = time.time()
+    bar.set_description("evaluate: read clips")
     model = space.model
     genres = list(train_table.labels)
     kw = {
@@ -662,15 +712,21 @@ def evaluate_space(
     test_w, test_len, test_y, test_clip = segments_array(test_table, **kw)
     train_w, train_len, train_y, _ = segments_array(train_table, **kw)
     hop = int(model.hop_length)
+    bar.update()
 
     # Reconstruction.
+    bar.set_description("evaluate: reconstruct")
     rec = reconstruct_segments(model, test_w, test_len)
     z_test, test_ref, frames, decoded = rec.z, rec.reference, rec.frames, rec.decoded
     train_ref = log_mels(model, train_w)
     train_frames = _frames(model, train_len, train_ref)
+    bar.update()
+    bar.set_description("evaluate: PCA")
     pca_ref, pca_frames = train_ref, train_frames
     if unlabelled_table is not None and len(unlabelled_table):
-        extra_ref, extra_frames = table_log_mels(model, [unlabelled_table], cache_dir=cache_dir)
+        extra_ref, extra_frames = table_log_mels(
+            model, [unlabelled_table], cache_dir=cache_dir, progress=progress
+        )
         pca_ref = np.concatenate([train_ref, extra_ref])
         pca_frames = np.concatenate([train_frames, extra_frames])
     bits = space.bits_per_dim
@@ -680,6 +736,7 @@ def evaluate_space(
     pca_rmse = float(metrics.spectral_rmse_db(test_ref, pca.exact, frames=frames).mean())
     pca_q_rmse = float(metrics.spectral_rmse_db(test_ref, pca.quantised, frames=frames).mean())
     del pca_ref
+    bar.update()
 
     # What a listener gets: invert decodes (and, for scale, the original log-mels).
     pick = np.unique(np.linspace(0, len(test_w) - 1, min(audio_segments, len(test_w))).astype(int))
@@ -690,6 +747,7 @@ def evaluate_space(
         "hop_length": hop,
         "n_mels": int(model.n_mels),
     }
+    bar.set_description("evaluate: invert audio")
     t_inv = time.time()
     audio_dec = space.to_audio_many(decoded[pick][:, None])
     inv_seconds = (time.time() - t_inv) / len(pick)
@@ -702,7 +760,10 @@ def evaluate_space(
         ref_pick, metrics.logmel_db(audio_orig, **kw_mel), frames=frames[pick]
     )
 
+    bar.update()
+
     # Genre: latent probe vs MFCC statistics, at clip level.
+    bar.set_description("evaluate: genre")
     head = space.genre_head
     head_source = "shipped with the model"
     if head is None or head.genres != genres:
@@ -721,15 +782,24 @@ def evaluate_space(
         "mfcc_logistic": clip_accuracy(mfcc_probs, test_clip, test_labels, genres),
         "chance": float(1.0 / len(genres)),
     }
+    bar.update()
     if peer is not None:
+        bar.set_description("evaluate: peer")
         _, genre["peer"] = embedding_probe(
-            peer, test_table, train_table=train_table, cache_dir=cache_dir, seed=seed
+            peer,
+            test_table,
+            train_table=train_table,
+            cache_dir=cache_dir,
+            seed=seed,
+            progress=progress,
         )
+        bar.update()
     elif peer_note:
         genre["peer_note"] = peer_note
     del train_w
 
     # Interpolation.
+    bar.set_description("evaluate: interpolate")
     rng = np.random.default_rng(seed)
     ref_rows = rng.permutation(len(train_ref))[:reference_segments]
     saved_head, space.genre_head = space.genre_head, head
@@ -746,6 +816,7 @@ def evaluate_space(
         )
     finally:
         space.genre_head = saved_head
+    bar.update()
 
     bitrate = space.bitrate
     return {

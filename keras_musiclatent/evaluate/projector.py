@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from keras_musiclatent._files import atomic_path
+from keras_musiclatent._progress import progress_bar
 from keras_musiclatent.audio.features import describe
 from keras_musiclatent.data.sources import subsample
 from keras_musiclatent.errors import ConfigError
@@ -124,7 +123,7 @@ def export_projector(
         thumbnail: sprite thumbnail side in pixels.
         seed: the subsample's seed.
         cache_dir: decoded-audio cache.
-        progress: show a progress bar (default: when stderr is a terminal).
+        progress: a progress bar on stderr (default: in a terminal or notebook).
 
     Returns:
         A JSON-ready summary: the files, the tensor name and its shape ``[points, latent_dim]``.
@@ -145,9 +144,8 @@ def export_projector(
     )
     model = space.model
     z, _, _ = model.encode(seg.waves, sample=False, batch_size=32)
-    show = sys.stderr.isatty() if progress is None else progress
     log_mels, descriptors = [], []
-    for i in tqdm(range(len(seg)), desc="projector", unit="segment", disable=not show):
+    for i in progress_bar(range(len(seg)), desc="projector", unit="segment", progress=progress):
         log_mels.append(model.log_mel(seg.waves[i : i + 1])[0])
         y = seg.waves[i, : max(int(seg.lengths[i]), 1)]
         values = describe(y, sample_rate=space.sample_rate, names=list(DESCRIPTOR_COLUMNS))

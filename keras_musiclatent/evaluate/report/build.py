@@ -25,19 +25,19 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from keras_musiclatent import audio as audio_io
 from keras_musiclatent._files import atomic_path, write_json
+from keras_musiclatent._progress import progress_counter, wants_progress
 from keras_musiclatent.audio.features import DESCRIPTORS
 from keras_musiclatent.data.sources import subsample
 from keras_musiclatent.errors import ConfigError, MissingComponentError
@@ -91,10 +91,14 @@ STEPS = (
 
 
 class _Progress:
-    """One tqdm bar over :data:`STEPS`; the description names the step under way."""
+    """One bar over :data:`STEPS` (shown when ``enabled``); the description names the step
+    under way."""
 
     def __init__(self, enabled: bool) -> None:
-        self._bar = tqdm(total=len(STEPS), desc="report", unit="step", disable=not enabled)
+        self._stack = contextlib.ExitStack()
+        self._bar = self._stack.enter_context(
+            progress_counter(total=len(STEPS), desc="report", unit="step", progress=enabled)
+        )
         self._started = False
 
     def step(self, name: str) -> None:
@@ -108,7 +112,7 @@ class _Progress:
         """Count the last step and close the bar."""
         if self._started:
             self._bar.update(1)
-        self._bar.close()
+        self._stack.close()
 
 
 def find_history(space: Any, history: str | os.PathLike | None = None) -> Path | None:
@@ -586,7 +590,9 @@ def _walk_section(run: _Run, *, pairs: int, steps: int) -> tuple[list[Walk], str
     return walks, note, smooth
 
 
-def _probe_section(run: _Run, *, probe_dims: int) -> tuple[Table | None, str, list[Any]]:
+def _probe_section(
+    run: _Run, *, probe_dims: int, progress: bool
+) -> tuple[Table | None, str, list[Any]]:
     space = run.space
     if probe_dims <= 0:
         return None, "Skipped (--probe-dims 0).", []
@@ -598,7 +604,9 @@ def _probe_section(run: _Run, *, probe_dims: int) -> tuple[Table | None, str, li
         how = "the lowest indices (the model has no latent statistics)"
     reference = [run.z[run.first_row(p)] for p in run.listen]
     try:
-        reports = space.explain_dimensions(reference, dims=dims, max_segments=len(reference))
+        reports = space.explain_dimensions(
+            reference, dims=dims, max_segments=len(reference), progress=progress
+        )
     except MissingComponentError as exc:
         return None, f"Skipped: {exc}", []
     table = Table(
@@ -668,7 +676,8 @@ def build_report(
         data_description: how the page names the data.
         command: the command line shown on the page.
         cache_dir: decoded-audio cache.
-        progress: show a progress bar (default: when stderr is a terminal).
+        progress: a progress bar on stderr, one step per part of the page, with bars of the
+            clips read inside a step (default: in a terminal or notebook).
         train_split: the split the PCA baseline is fitted on, whole (as ``musiclatent
             evaluate --train-split`` does).
         extra_split: unlabelled split(s) joined by ``+`` added to PCA's training data (as
@@ -690,7 +699,7 @@ def build_report(
     start = time.time()
     if isinstance(space, str | os.PathLike):
         space = LatentSpace.load(space)
-    show = sys.stderr.isatty() if progress is None else progress
+    show = wants_progress(progress)
     bar = _Progress(show)
     try:
         bar.step("clips")
@@ -788,7 +797,7 @@ def build_report(
         walks, walk_note, smooth = _walk_section(run, pairs=pairs, steps=steps)
 
         bar.step("probe")
-        probe, probe_note, probe_rows = _probe_section(run, probe_dims=probe_dims)
+        probe, probe_note, probe_rows = _probe_section(run, probe_dims=probe_dims, progress=show)
 
         bar.step("page")
         facts = [
