@@ -17,8 +17,8 @@ def _peer_rows(genre: dict[str, Any]) -> list[str]:
     if not peer or peer.get("accuracy") is None:
         return []
     return [
-        f"| {peer['model']} embeddings ({peer['embedding_dim']}-d, pretrained peer; clip-mean "
-        f"+ logistic regression) | {_pct(peer['accuracy'])} |"
+        f"| {peer['model']} embeddings ({peer['embedding_dim']}-d, pretrained peer) + logistic "
+        f"regression | {_pct(peer['accuracy'])} |"
     ]
 
 
@@ -92,15 +92,23 @@ def render_card(result: dict[str, Any], *, command: str, metadata: dict[str, Any
         f"| chance | {_pct(genre['chance'])} |",
         "",
         *_peer_note(genre),
-        "| genre | latent probe | MFCC baseline |",
-        "|---|---|---|",
     ]
+    peer = genre.get("peer") if _peer_rows(genre) else None
+    if peer:
+        header = f"| genre | latent probe | MFCC baseline | {peer['model']} |"
+        lines += [header, "|---|---|---|---|"]
+    else:
+        lines += ["| genre | latent probe | MFCC baseline |", "|---|---|---|"]
     for g in genre["genres"]:
         lp = genre["latent_probe"]["per_genre"].get(g)
         mf = genre["mfcc_logistic"]["per_genre"].get(g)
         if lp is None:
             continue
-        lines.append(f"| {g} | {_pct(lp)} | {_pct(mf)} |")
+        row = f"| {g} | {_pct(lp)} | {_pct(mf)} |"
+        if peer:
+            pp = peer["per_genre"].get(g)
+            row += f" {'' if pp is None else _pct(pp)} |"
+        lines.append(row)
     interp = result.get("interpolation")
     if interp:
         lines += [
