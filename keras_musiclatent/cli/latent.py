@@ -474,25 +474,6 @@ def _run_package(args: argparse.Namespace) -> int:
     return 0
 
 
-def _configure_zoo(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="zoo_command", metavar="ACTION", required=True)
-    sub.add_parser("list", help="names and descriptions of the shipped models")
-    info = sub.add_parser("info", help="one model's files, metadata and card")
-    info.add_argument("name")
-
-
-def _run_zoo(args: argparse.Namespace) -> int:
-
-    if args.zoo_command == "list":
-        for name in zoo.list_models():
-            print(f"{name}: {zoo.model_info(name).get('description', '')}")
-        return 0
-    info = zoo.model_info(args.name)
-    _print_json(info)
-    return 0
-
-
-#: name → (help, configure, run); cli.py adds them to ``musiclatent``.
 COMMANDS = {
     "encode": Command("latents of audio files, one .npz each", _configure_encode, _run_encode),
     "decode": Command(
@@ -529,5 +510,4 @@ COMMANDS = {
         _configure_package,
         _run_package,
     ),
-    "zoo": Command("list the shipped models, or show one", _configure_zoo, _run_zoo),
 }

@@ -25,17 +25,32 @@ from keras_musiclatent.errors import MusicLatentError
 
 __all__ = ["build_parser", "main"]
 
-#: The command modules, in the order ``musiclatent --help`` lists their commands.
-COMMAND_MODULES = (
-    "keras_musiclatent.cli.demo",
-    "keras_musiclatent.cli.info",
-    "keras_musiclatent.cli.train",
-    "keras_musiclatent.cli.tune",
-    "keras_musiclatent.cli.evaluate",
-    "keras_musiclatent.cli.latent",
-    "keras_musiclatent.cli.embed",
-    "keras_musiclatent.cli.views",
-)
+#: Each command module and the commands it defines (its ``COMMANDS``), in ``--help`` order.
+#: Only the module of the command being run is imported, so light commands (``info``,
+#: ``zoo``) start without loading Keras; ``tests/cli/test_main.py`` checks this table.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "keras_musiclatent.cli.demo": ("demo",),
+    "keras_musiclatent.cli.info": ("info",),
+    "keras_musiclatent.cli.zoo": ("zoo",),
+    "keras_musiclatent.cli.train": ("train",),
+    "keras_musiclatent.cli.tune": ("tune",),
+    "keras_musiclatent.cli.evaluate": ("evaluate",),
+    "keras_musiclatent.cli.latent": (
+        "encode",
+        "decode",
+        "reconstruct",
+        "interpolate",
+        "sample",
+        "probe",
+        "explain",
+        "classify",
+        "compress",
+        "decompress",
+        "package",
+    ),
+    "keras_musiclatent.cli.embed": ("embed", "tags"),
+    "keras_musiclatent.cli.views": ("report", "projector"),
+}
 
 
 @contextmanager
@@ -64,16 +79,22 @@ def _quiet_stderr(enabled: bool) -> Iterator[None]:
             os.close(saved)
 
 
-def _load_command_modules(*, quiet: bool) -> list[ModuleType]:
-    """Import every command module (and so Keras and its backend) with start-up logs hidden."""
-    with _quiet_stderr(quiet):
-        modules = [importlib.import_module(name) for name in COMMAND_MODULES]
-        import keras
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The command word of a command line (its first word that is not an option)."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
-        # First op: some backends log on device discovery. Not under a TF_CONFIG cluster:
-        # MultiWorkerMirroredStrategy must be created before any op runs.
-        if not os.environ.get("TF_CONFIG"):
-            keras.ops.zeros(1)
+
+def _load_command_modules(argv: Sequence[str] = (), *, quiet: bool = False) -> list[ModuleType]:
+    """Import the module of ``argv``'s command, or every command module (for ``--help`` and
+    for a mistyped command), with the backend's start-up logs hidden when ``quiet``."""
+    command = _command_of(argv)
+    names = [m for m, commands in COMMAND_MODULES.items() if command in commands]
+    with _quiet_stderr(quiet):
+        modules = [importlib.import_module(name) for name in names or COMMAND_MODULES]
+        if "keras" in sys.modules and not os.environ.get("TF_CONFIG"):
+            # First op: some backends log on device discovery. Not under a TF_CONFIG
+            # cluster: MultiWorkerMirroredStrategy must be created before any op runs.
+            sys.modules["keras"].ops.zeros(1)
     return modules
 
 
@@ -92,7 +113,7 @@ def build_parser(modules: Sequence[ModuleType] | None = None) -> argparse.Argume
         0
     """
     if modules is None:
-        modules = _load_command_modules(quiet=False)
+        modules = _load_command_modules()
     parser = _Parser(
         prog="musiclatent",
         description="Latent spaces of short music clips: encode, decode, interpolate, probe, "
@@ -120,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Accepted anywhere on the line, since it acts before the parser exists.
     argv = [a for a in argv if a != "--verbose"]
     try:
-        parser = build_parser(_load_command_modules(quiet=not verbose))
+        parser = build_parser(_load_command_modules(argv, quiet=not verbose))
         args = parser.parse_args(argv)
         if not args.command:
             parser.print_help()

@@ -13,7 +13,19 @@ Example:
     True
 """
 
-from keras_musiclatent.presets.pretrained import load_encoder_weights
+from __future__ import annotations
+
+from typing import Any
+
 from keras_musiclatent.presets.registry import list_models, model_info, resolve
 
 __all__ = ["list_models", "load_encoder_weights", "model_info", "resolve"]
+
+
+def __getattr__(name: str) -> Any:
+    # load_encoder_weights loads Keras: the registry alone (``musiclatent zoo``) must not.
+    if name == "load_encoder_weights":
+        from keras_musiclatent.presets.pretrained import load_encoder_weights
+
+        return load_encoder_weights
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -37,7 +37,7 @@ import numpy as np
 from keras_musiclatent import models
 from keras_musiclatent._files import write_json
 from keras_musiclatent.errors import ConfigError
-from keras_musiclatent.presets import load_encoder_weights
+from keras_musiclatent.presets.pretrained import load_encoder_weights
 from keras_musiclatent.train._optional import has_tensorflow
 from keras_musiclatent.train.callbacks import (
     EpochCommit,

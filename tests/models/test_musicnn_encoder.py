@@ -13,9 +13,9 @@ import soxr
 from keras_musiclatent.errors import ConfigError, IncompatibleModelError
 from keras_musiclatent.latent_space import LatentSpace
 from keras_musiclatent.models import MusicAutoencoder, MusicVAE
-from keras_musiclatent.presets import load_encoder_weights
 from keras_musiclatent.presets import registry as zoo
 from keras_musiclatent.presets.files import load_model_files, save_model_files
+from keras_musiclatent.presets.pretrained import load_encoder_weights
 from keras_musiclatent.train.loop import build_model
 from tests.conftest import TINY_MUSICNN, TINY_SPACE_MODEL
 
