@@ -6,9 +6,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO_ROOT
 
 
+@pytest.mark.slow
 def test_train_throughput_smoke():
     script = REPO_ROOT / "benchmarks" / "train_throughput.py"
     cmd = [sys.executable, str(script), "--tiny", "--steps", "1", "--repeats", "1"]

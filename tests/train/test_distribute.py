@@ -42,6 +42,7 @@ def test_distribute_option_is_checked(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("backend", "distribute"), [("tensorflow", "mirrored"), ("jax", "data_parallel")]
 )
@@ -87,6 +88,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_multi_worker_on_two_local_processes(tmp_path):
     """MultiWorkerMirroredStrategy: two worker processes on 127.0.0.1 train one model."""
     pytest.importorskip("tensorflow")

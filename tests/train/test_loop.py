@@ -108,6 +108,7 @@ def _epochs_in_history(path) -> list[int]:
         return [int(float(row["epoch"])) for row in csv.DictReader(fh)]
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_mid_epoch(tmp_path):
     make_folder_dataset(tmp_path / "data", clips_per_label=20)
     config = tiny_config(tmp_path / "data", epochs=4, batch_size=2)

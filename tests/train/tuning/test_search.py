@@ -95,6 +95,7 @@ def test_hyperband_continues_the_best_model(tiny_data, tmp_path):
     assert continued["epochs_run"] == "1" and continued["best_epoch"] == "1"
 
 
+@pytest.mark.slow
 def test_bayesian_search_with_a_combined_objective(tiny_data, tmp_path):
     objective = {
         "name": "val_score",
