@@ -521,7 +521,7 @@ def _interpolation(space, z, ref, clip_index, labels, train_ref, *, pairs: int, 
     candidates = [(a, b) for a in rows for b in rows if a < b and labels[a] != labels[b]]
     if not candidates:
         candidates = [(a, b) for a in rows for b in rows if a < b]
-    if not candidates:
+    if not candidates or pairs < 1:
         return None
     chosen = [candidates[i] for i in rng.permutation(len(candidates))[:pairs]]
     head = space.genre_head

@@ -158,3 +158,13 @@ def test_walk_log_mels_run_from_a_to_b(tiny_space, rng):
     np.testing.assert_allclose(walk[[0, -1]], ends, atol=1e-4)
     lerp = walk_log_mels(tiny_space, za, zb, steps=5, method="lerp")
     np.testing.assert_allclose(lerp[[0, -1]], ends, atol=1e-4)
+
+
+def test_no_interpolation_pairs_means_no_interpolation_section(rng):
+    """``evaluate --pairs 0`` skips interpolation instead of failing on an empty list."""
+    z = rng.standard_normal((4, 3)).astype("float32")
+    ref = rng.standard_normal((4, 5, 6)).astype("float32")
+    out = evaluator._interpolation(
+        None, z, ref, np.arange(4), ["a", "b", "a", "b"], ref, pairs=0, seed=0
+    )
+    assert out is None
