@@ -187,3 +187,12 @@ def test_no_file_names_our_machines():
     for section in ("Training", "Tuning"):
         body = readme.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
         assert "../shared" not in body and "runs/cache" not in body, section
+
+
+def test_a_model_argument_every_trial_would_refuse_is_one_line(clips, tmp_path, capsys):
+    out = tmp_path / "search"
+    argv = ["tune", "gtzan-vae", "--data", str(clips), "--out", str(out)]
+    settings = ["data.dataset=folder", "data.extra_train_splits=[]", "model.nonsense=1"]
+    assert main(with_settings(argv, settings)) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not take nonsense" in err and not out.exists()

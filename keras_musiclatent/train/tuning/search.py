@@ -45,7 +45,7 @@ from keras_musiclatent.train.config import check_data_root
 from keras_musiclatent.train.datasets import tables
 from keras_musiclatent.train.state import DamagedStateError, folder_lock
 from keras_musiclatent.train.tuning.config import SearchConfig, load_search
-from keras_musiclatent.train.tuning.hypermodels import LatentHyperModel
+from keras_musiclatent.train.tuning.hypermodels import LatentHyperModel, _model_arguments
 from keras_musiclatent.train.tuning.results import write_results
 from keras_musiclatent.train.tuning.tuners import EXECUTIONS_FILE, make_tuner
 
@@ -261,6 +261,7 @@ def run_search(
         # empty dataset is one error here, not a failed trial after another.
         check_data_root(search.base)
         tables(search.base)
+    _check_model_keys(search.base["model"])
     created = not out.exists()
     # One process per role in a search folder: the chief (or a standalone search) owns the
     # oracle; each worker id may run once.
@@ -278,6 +279,17 @@ def run_search(
         if created and not (out / "search.json").exists():
             shutil.rmtree(out, ignore_errors=True)
         raise
+
+
+#: Model-section keys that are not arguments of the model class's own signature.
+_OTHER_MODEL_KEYS = {"class", "encoder_weights", "name", "dtype", "trainable"}
+
+
+def _check_model_keys(model: Mapping[str, Any]) -> None:
+    # Every trial would fail on it, each with keras-tuner's traceback: one line here instead.
+    unknown = sorted(set(model) - _OTHER_MODEL_KEYS - _model_arguments(model["class"]))
+    if unknown:
+        raise ConfigError(f"model {model['class']} does not take {', '.join(unknown)}")
 
 
 def _run_search(
