@@ -53,6 +53,10 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Commands that never need Keras, so they start in a fraction of a second.
+LIGHT_COMMANDS = frozenset({"info", "zoo"})
+
+
 @contextmanager
 def _quiet_stderr(enabled: bool) -> Iterator[None]:
     """Park file descriptor 2 while the backend loads; replay it if loading fails.
@@ -91,10 +95,15 @@ def _load_command_modules(argv: Sequence[str] = (), *, quiet: bool = False) -> l
     names = [m for m, commands in COMMAND_MODULES.items() if command in commands]
     with _quiet_stderr(quiet):
         modules = [importlib.import_module(name) for name in names or COMMAND_MODULES]
-        if "keras" in sys.modules and not os.environ.get("TF_CONFIG"):
-            # First op: some backends log on device discovery. Not under a TF_CONFIG
-            # cluster: MultiWorkerMirroredStrategy must be created before any op runs.
-            sys.modules["keras"].ops.zeros(1)
+        if command not in LIGHT_COMMANDS:
+            # Commands that load the backend later (tune, through keras-tuner) load it here,
+            # where its start-up logs are hidden.
+            import keras
+
+            if not os.environ.get("TF_CONFIG"):
+                # First op: some backends log on device discovery. Not under a TF_CONFIG
+                # cluster: MultiWorkerMirroredStrategy must exist before any op runs.
+                keras.ops.zeros(1)
     return modules
 
 

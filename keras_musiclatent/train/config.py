@@ -159,24 +159,33 @@ def shipped_recipes() -> dict[str, Path]:
     return {p.stem: p for p in sorted((folder / _RECIPES).glob("*.y*ml"))}
 
 
-def resolve_recipe(spec: str | os.PathLike) -> Path:
-    """A training config from a path, or from the name of a shipped recipe (``gtzan-vae``).
+def resolve_named_file(spec: str | os.PathLike, shipped: Mapping[str, Path], *, what: str) -> Path:
+    """``spec`` if it is a file, else the shipped file of that name.
 
     Raises:
         ConfigError: neither a file nor a shipped name (the message lists the names).
 
     Example:
-        >>> resolve_recipe("gtzan-vae").name
+        >>> resolve_named_file("gtzan-vae", shipped_recipes(), what="recipe").name
         'gtzan-vae.yaml'
     """
     path = Path(spec).expanduser()
     if path.is_file():
         return path
-    shipped = shipped_recipes()
     if str(spec) in shipped:
         return shipped[str(spec)]
     names = ", ".join(shipped) or "none found"
-    raise ConfigError(f"{spec}: no such config file or shipped recipe name (shipped: {names})")
+    raise ConfigError(f"{spec}: no such {what} file or shipped {what} name (shipped: {names})")
+
+
+def resolve_recipe(spec: str | os.PathLike) -> Path:
+    """A training config from a path, or from the name of a shipped recipe (``gtzan-vae``).
+
+    Example:
+        >>> resolve_recipe("gtzan-vae").name
+        'gtzan-vae.yaml'
+    """
+    return resolve_named_file(spec, shipped_recipes(), what="config")
 
 
 def parse_setting(text: str) -> tuple[tuple[str, ...], Any]:

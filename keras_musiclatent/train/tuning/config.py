@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from keras_musiclatent.errors import ConfigError
-from keras_musiclatent.train.config import load_config, read_config_file
+from keras_musiclatent.train.config import load_config, read_config_file, resolve_named_file
 from keras_musiclatent.train.tuning.space import Param, parse_space
 
 __all__ = [
@@ -286,11 +286,4 @@ def resolve_search(spec: str | os.PathLike) -> Path:
         >>> resolve_search("gtzan-vae").name
         'gtzan-vae.yaml'
     """
-    path = Path(spec).expanduser()
-    if path.is_file():
-        return path
-    shipped = shipped_searches()
-    if str(spec) in shipped:
-        return shipped[str(spec)]
-    names = ", ".join(shipped) or "none found"
-    raise ConfigError(f"{spec}: no such search file or shipped search name (shipped: {names})")
+    return resolve_named_file(spec, shipped_searches(), what="search")
