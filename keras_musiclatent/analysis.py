@@ -206,7 +206,7 @@ def explain_dimensions(
     *,
     dims: Sequence[int] | None = None,
     sds: Sequence[float] = (-2.0, 0.0, 2.0),
-    max_segments: int = 16,
+    max_segments: int = 8,
     n_iter: int = 8,
     progress: bool | None = None,
 ) -> list[DimensionReport]:
