@@ -310,7 +310,9 @@ def _configure_explain(p: argparse.ArgumentParser) -> None:
     _model_arg(p)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--dims", type=int, nargs="*", default=None, help="default: every dimension")
-    p.add_argument("--max-segments", type=int, default=4)
+    p.add_argument(
+        "--max-segments", type=int, default=8, help="reference segments, spread over every clip"
+    )
 
 
 def _run_explain(args: argparse.Namespace) -> int:
