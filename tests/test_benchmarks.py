@@ -25,6 +25,7 @@ def test_train_throughput_smoke():
     assert "load average" in proc.stdout
 
 
+@pytest.mark.slow
 def test_encode_zoo_smoke(tiny_space_dir):
     script = REPO_ROOT / "benchmarks" / "encode_zoo.py"
     cmd = [sys.executable, str(script), "--model", str(tiny_space_dir), "--batch-size", "4"]

@@ -45,7 +45,8 @@ def check_reload(entry: dict) -> None:
         # The in-process tests already train on TensorFlow; its subprocess run is a duplicate.
         pytest.param("tensorflow", marks=pytest.mark.slow),
         "jax",
-        "torch",
+        # One other backend in the main run keeps it short; PyTorch runs with the slow tests.
+        pytest.param("torch", marks=pytest.mark.slow),
     ],
 )
 def test_fit_save_load_on_backend(backend: str) -> None:

@@ -7,6 +7,7 @@ import pytest
 from keras_musiclatent.train.loop import train
 
 
+@pytest.mark.slow
 @pytest.mark.gtzan
 def test_valid_loss_falls_on_real_clips(gtzan_root, tmp_path):
     config = {
