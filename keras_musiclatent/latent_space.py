@@ -65,6 +65,20 @@ def _peak_normalised(y: np.ndarray) -> np.ndarray:
     return y / peak if peak > 1.0 else y
 
 
+def _rows(x: Any, width: int, what: str) -> np.ndarray:
+    """``x`` as finite float32 rows ``(n, width)`` (one row may come as ``(width,)``)."""
+    arr = np.asarray(x, dtype=np.float32)
+    if arr.ndim == 1:
+        arr = arr[None]
+    if arr.ndim != 2 or arr.shape[1] != width:
+        raise LatentShapeError(
+            f"expected {what} of shape (n, {width}) or ({width},), got {np.shape(x)}"
+        )
+    if not np.isfinite(arr).all():
+        raise LatentShapeError(f"{what} hold NaN or infinite values")
+    return arr
+
+
 class LatentSpace:
     """A trained model's latent space: encode, decode, interpolate, probe, classify, compress.
 
@@ -334,19 +348,7 @@ class LatentSpace:
     # --- latents out ----------------------------------------------------------------------
 
     def _as_latents(self, z: Any) -> np.ndarray:
-        if isinstance(z, Encoding):
-            z = z.mean
-        arr = np.asarray(z, dtype=np.float32)
-        if arr.ndim == 1:
-            arr = arr[None]
-        if arr.ndim != 2 or arr.shape[1] != self.latent_dim:
-            raise LatentShapeError(
-                f"expected latents of shape (n, {self.latent_dim}) or ({self.latent_dim},), "
-                f"got {np.shape(z)}"
-            )
-        if not np.isfinite(arr).all():
-            raise LatentShapeError("latents hold NaN or infinite values")
-        return arr
+        return _rows(z.mean if isinstance(z, Encoding) else z, self.latent_dim, "latents")
 
     def decode(self, z: Any) -> np.ndarray:
         """Latents ``(n, latent_dim)`` (or an Encoding) → log-mel dB ``(n, frames, mels)``."""
@@ -555,16 +557,7 @@ class LatentSpace:
     # --- embeddings and tags ----------------------------------------------------------------
 
     def _as_embeddings(self, x: Any) -> np.ndarray:
-        arr = np.asarray(x, dtype=np.float32)
-        if arr.ndim == 1:
-            arr = arr[None]
-        if arr.ndim != 2 or arr.shape[1] != self.embedding_dim:
-            raise LatentShapeError(
-                f"expected embeddings of shape (n, {self.embedding_dim}), got {np.shape(x)}"
-            )
-        if not np.isfinite(arr).all():
-            raise LatentShapeError("embeddings hold NaN or infinite values")
-        return arr
+        return _rows(x, self.embedding_dim, "embeddings")
 
     def _window_outputs(self, audio_or_path: AudioSource, *, sr: int | None) -> dict[str, Any]:
         """The model's ``embed_windows`` outputs for every window of a clip, concatenated."""
