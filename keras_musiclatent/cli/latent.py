@@ -7,7 +7,6 @@ partial file.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import numpy as np
 from keras_musiclatent import audio
 from keras_musiclatent._files import atomic_path, write_json, write_npz
 from keras_musiclatent._progress import progress_bar
-from keras_musiclatent.cli._command import Command
+from keras_musiclatent.cli._command import Command, print_json
 from keras_musiclatent.data.folder import audio_files
 from keras_musiclatent.data.sources import load_table
 from keras_musiclatent.errors import CompressedStreamError, LatentShapeError
@@ -37,7 +36,6 @@ def _progress(items: Iterable[Any], *, desc: str, total: int | None = None):
 
 
 def _space(args: argparse.Namespace):
-
     return LatentSpace.load(args.model)
 
 
@@ -76,10 +74,6 @@ def _axes(space: LatentSpace) -> dict[str, Any]:
     return {"sample_rate": space.sample_rate, "hop_length": space.model.hop_length}
 
 
-def _print_json(payload: Any) -> None:
-    print(json.dumps(payload, indent=2))
-
-
 # --- encode / decode / reconstruct --------------------------------------------------------
 
 
@@ -91,7 +85,6 @@ def _configure_encode(p: argparse.ArgumentParser) -> None:
 
 
 def _run_encode(args: argparse.Namespace) -> int:
-
     files = _inputs(args)
     space = _space(args)
     rows = []
@@ -110,12 +103,11 @@ def _run_encode(args: argparse.Namespace) -> int:
             sample_rate=np.int64(enc.sample_rate),
         )
         rows.append({"file": str(path), "out": str(dest), "segments": enc.segments})
-    _print_json(rows)
+    print_json(rows)
     return 0
 
 
 def _load_latents(path: Path) -> tuple[Any, int | None]:
-
     try:
         with np.load(path, allow_pickle=False) as f:
             key = "z" if "z" in f and "mean" not in f else "mean"
@@ -137,7 +129,6 @@ def _configure_decode(p: argparse.ArgumentParser) -> None:
 
 
 def _run_decode(args: argparse.Namespace) -> int:
-
     files = _inputs(args, extensions=(".npz",))
     space = _space(args)
     rows = []
@@ -149,7 +140,7 @@ def _run_decode(args: argparse.Namespace) -> int:
         audio.save(args.out / f"{stem}.wav", y, space.sample_rate)
         save_log_mel_strip(args.out / f"{stem}.png", list(log_mel[:8]), **_axes(space))
         rows.append({"file": str(path), "wav": str(args.out / f"{stem}.wav")})
-    _print_json(rows)
+    print_json(rows)
     return 0
 
 
@@ -161,7 +152,6 @@ def _configure_reconstruct(p: argparse.ArgumentParser) -> None:
 
 
 def _run_reconstruct(args: argparse.Namespace) -> int:
-
     files = _inputs(args)
     space = _space(args)
     rows = []
@@ -192,7 +182,7 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
                 "latent_rmse_db": round(latent_rmse, 3),
             }
         )
-    _print_json(rows)
+    print_json(rows)
     return 0
 
 
@@ -210,7 +200,6 @@ def _configure_interpolate(p: argparse.ArgumentParser) -> None:
 
 
 def _run_interpolate(args: argparse.Namespace) -> int:
-
     space = _space(args)
     steps = space.interpolate(
         args.a, args.b, steps=args.steps, method=args.method, n_iter=args.iterations
@@ -243,7 +232,7 @@ def _run_interpolate(args: argparse.Namespace) -> int:
             space.classify(s.z) for s in (steps[0], steps[len(steps) // 2], steps[-1])
         ]
     write_json(args.out / "interpolation.json", summary)
-    _print_json(summary)
+    print_json(summary)
     return 0
 
 
@@ -256,7 +245,6 @@ def _configure_sample(p: argparse.ArgumentParser) -> None:
 
 
 def _run_sample(args: argparse.Namespace) -> int:
-
     space = _space(args)
     out = space.sample(args.num, temperature=args.temperature, seed=args.seed)
     samples = space.model.samples
@@ -267,7 +255,7 @@ def _run_sample(args: argparse.Namespace) -> int:
         files.append(str(dest))
     write_npz(args.out / "samples.npz", z=out.z, log_mel=out.log_mel)
     save_log_mel_strip(args.out / "samples.png", list(out.log_mel), **_axes(space))
-    _print_json({"wavs": files, "latents": str(args.out / "samples.npz")})
+    print_json({"wavs": files, "latents": str(args.out / "samples.npz")})
     return 0
 
 
@@ -280,7 +268,6 @@ def _configure_probe(p: argparse.ArgumentParser) -> None:
 
 
 def _run_probe(args: argparse.Namespace) -> int:
-
     space = _space(args)
     probe = space.probe(args.file, args.dim, segment=args.segment)
     audio.save(args.out / f"probe_dim{probe.dim}.wav", probe.decoded.audio, space.sample_rate)
@@ -316,7 +303,6 @@ def _configure_explain(p: argparse.ArgumentParser) -> None:
 
 
 def _run_explain(args: argparse.Namespace) -> int:
-
     files = _inputs(args)
     space = _space(args)
     reports = space.explain_dimensions(
@@ -361,7 +347,7 @@ def _run_classify(args: argparse.Namespace) -> int:
     for path in _progress(files, desc="classify"):
         results[str(path)] = space.classify(path)
     if args.json:
-        _print_json(results)
+        print_json(results)
     else:
         for path, probs in results.items():
             top = list(probs.items())[: args.top]
@@ -382,7 +368,6 @@ def _configure_compress(p: argparse.ArgumentParser) -> None:
 
 
 def _run_compress(args: argparse.Namespace) -> int:
-
     files = _inputs(args)
     one = len(args.files) == 1 and not args.files[0].is_dir()
     space = _space(args)
@@ -404,7 +389,7 @@ def _run_compress(args: argparse.Namespace) -> int:
                 "file_bitrate_bps": round(8 * len(blob) / max(seconds, 1e-9), 1),
             }
         )
-    _print_json(rows[0] if one else rows)
+    print_json(rows[0] if one else rows)
     return 0
 
 
@@ -416,7 +401,6 @@ def _configure_decompress(p: argparse.ArgumentParser) -> None:
 
 
 def _run_decompress(args: argparse.Namespace) -> int:
-
     try:
         blob = args.file.read_bytes()
     except FileNotFoundError:
@@ -426,7 +410,7 @@ def _run_decompress(args: argparse.Namespace) -> int:
     space = _space(args)
     y = space.decompress(blob, n_iter=args.iterations)
     audio.save(args.output, y, space.sample_rate)
-    _print_json(
+    print_json(
         {"file": str(args.file), "out": str(args.output), "seconds": len(y) / space.sample_rate}
     )
     return 0
@@ -450,7 +434,6 @@ def _configure_package(p: argparse.ArgumentParser) -> None:
 
 
 def _run_package(args: argparse.Namespace) -> int:
-
     table = load_table(args.data, dataset=args.dataset)
     train = table.split("train")
     extra = table.split("excluded") if args.dataset == "gtzan" else None
@@ -472,7 +455,7 @@ def _run_package(args: argparse.Namespace) -> int:
     result: dict[str, Any] = {"out": str(folder)}
     if args.zoo:
         result["index"] = zoo.update_index(args.name, folder, description=args.description)
-    _print_json(result)
+    print_json(result)
     return 0
 
 

@@ -7,12 +7,11 @@ Imports nothing heavy at module level: keras-tuner loads when a search runs.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
 
-from keras_musiclatent.cli._command import Command, add_config_options
+from keras_musiclatent.cli._command import Command, add_config_options, print_json
 from keras_musiclatent.errors import ConfigError
 from keras_musiclatent.train import tuning
 from keras_musiclatent.train.config import apply_settings, read_config_file
@@ -97,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         "best_" + search.objective.name: result.best_value,
         "seconds": round(result.seconds, 1),
     }
-    print(json.dumps(summary, indent=2))
+    print_json(summary)
     return 0
 
 

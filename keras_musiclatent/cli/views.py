@@ -7,12 +7,11 @@ Heavy imports happen inside the commands, so building the parser stays fast.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
 
-from keras_musiclatent.cli._command import Command
+from keras_musiclatent.cli._command import Command, print_json
 from keras_musiclatent.data.sources import DATASETS, load_table, nonempty_split
 from keras_musiclatent.evaluate.projector import export_projector
 from keras_musiclatent.evaluate.report.build import build_report
@@ -71,7 +70,6 @@ def _configure_report(p: argparse.ArgumentParser) -> None:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-
     table = load_table(args.data, dataset=args.dataset)
     nonempty_split(table, args.split)  # one line, before the model loads
     summary = build_report(
@@ -93,7 +91,7 @@ def _run_report(args: argparse.Namespace) -> int:
         command="musiclatent " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "",
         cache_dir=args.cache_dir,
     )
-    print(json.dumps({k: summary[k] for k in ("index", "clips", "segments", "seconds")}, indent=2))
+    print_json({k: summary[k] for k in ("index", "clips", "segments", "seconds")})
     return 0
 
 
@@ -113,7 +111,6 @@ def _configure_projector(p: argparse.ArgumentParser) -> None:
 
 
 def _run_projector(args: argparse.Namespace) -> int:
-
     table = load_table(args.data, dataset=args.dataset)
     nonempty_split(table, args.split)  # one line, before the model loads
     result = export_projector(
@@ -127,7 +124,7 @@ def _run_projector(args: argparse.Namespace) -> int:
         seed=args.seed,
         cache_dir=args.cache_dir,
     )
-    print(json.dumps(result, indent=2))
+    print_json(result)
     return 0
 
 

@@ -74,7 +74,6 @@ def _verify(folder: Path, expected: dict[str, str]) -> None:
 
 
 def _load_keras_file(path: Path):
-
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except Exception as exc:
