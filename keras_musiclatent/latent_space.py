@@ -456,16 +456,7 @@ class LatentSpace:
         Example:
             >>> z = space.latents("song.wav")  # doctest: +SKIP
         """
-        if isinstance(x, Encoding):
-            return x.mean
-        if isinstance(x, str | os.PathLike):
-            return self.encode(x).mean
-        arr = np.asarray(x)
-        # A (segments, latent_dim) or (latent_dim,) float array is taken as latents; any
-        # other array is a waveform.
-        if arr.dtype.kind == "f" and arr.ndim in (1, 2) and arr.shape[-1] == self.latent_dim:
-            return self._as_latents(arr)
-        return self.encode(arr).mean
+        return self._rows_of(x, self.latent_dim, "latents", lambda a: self.encode(a).mean)
 
     def interpolate(
         self,
@@ -588,14 +579,20 @@ class LatentSpace:
     def embeddings(self, x: Any) -> np.ndarray:
         """:meth:`embed` of a path or waveform; an :class:`Encoding` gives its means, and a
         float array whose last axis is ``embedding_dim`` is taken as embeddings already."""
+        return self._rows_of(x, self.embedding_dim, "embeddings", self.embed)
+
+    @staticmethod
+    def _rows_of(x: Any, width: int, what: str, compute: Any) -> np.ndarray:
+        """Rows ``(segments, width)`` of an :class:`Encoding` (its means), of rows given as
+        such (a float array whose last axis is ``width``), or ``compute(x)`` of a path or
+        waveform."""
         if isinstance(x, Encoding):
             return x.mean
-        if isinstance(x, str | os.PathLike):
-            return self.embed(x)
-        arr = np.asarray(x)
-        if arr.dtype.kind == "f" and arr.ndim in (1, 2) and arr.shape[-1] == self.embedding_dim:
-            return self._as_embeddings(arr)
-        return self.embed(arr)
+        if not isinstance(x, str | os.PathLike):
+            arr = np.asarray(x)
+            if arr.dtype.kind == "f" and arr.ndim in (1, 2) and arr.shape[-1] == width:
+                return _rows(arr, width, what)
+        return compute(x)
 
     def tags(self, audio_or_path: AudioSource, *, sr: int | None = None) -> dict[str, float]:
         """Tag probabilities of a clip (the mean over its 3-s windows), most likely first.
