@@ -90,3 +90,22 @@ def conv_front_end(
     steps, mels, channels = x.shape[1], x.shape[2], x.shape[3]
     # Mel positions and channels become one feature vector per time step (Choi et al. CRNN).
     return keras.layers.Reshape((steps, mels * channels), name="to_sequence")(x)
+
+
+def bidirectional_gru(units: int, *, return_sequences: bool, name: str) -> keras.layers.Layer:
+    """A ``Bidirectional(GRU)`` whose backward layer is built here, not inside Keras.
+
+    Left to itself, ``Bidirectional`` serializes its template layer twice while a model loads,
+    inside Keras's object-sharing scope, which matches objects by ``id()``. Our models rebuild
+    their layers from hyperparameters during that load, so a freed template's ``id`` can come
+    back for the next template and hand one GRU to two wrappers, which fails the load now and
+    then ("should have different `go_backwards` value"). With the backward layer given, each
+    template is serialized once and no such match is made.
+    """
+    return keras.layers.Bidirectional(
+        keras.layers.GRU(units, return_sequences=return_sequences),
+        backward_layer=keras.layers.GRU(
+            units, return_sequences=return_sequences, go_backwards=True
+        ),
+        name=name,
+    )

@@ -8,7 +8,7 @@ from typing import Any
 import keras
 
 from keras_musiclatent.errors import ConfigError
-from keras_musiclatent.models._blocks import check_conv_config, conv_front_end
+from keras_musiclatent.models._blocks import bidirectional_gru, check_conv_config, conv_front_end
 
 __all__ = ["CRNNEncoder"]
 
@@ -62,9 +62,7 @@ class CRNNEncoder(keras.Model):
             raise ConfigError(f"pooling must be 'last' or 'mean', got {pooling!r}")
 
         # === Layers ===
-        recurrent = keras.layers.Bidirectional(
-            keras.layers.GRU(rnn_units, return_sequences=pooling == "mean"), name="bigru"
-        )
+        recurrent = bidirectional_gru(rnn_units, return_sequences=pooling == "mean", name="bigru")
         head = keras.layers.Dense(output_dim, activation="relu", name="features")
 
         # === Functional Model ===

@@ -10,7 +10,7 @@ import keras
 from keras_musiclatent.errors import ConfigError
 from keras_musiclatent.layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
 from keras_musiclatent.layers.transformer_block import TransformerBlock
-from keras_musiclatent.models._blocks import check_conv_config, reduced_grid
+from keras_musiclatent.models._blocks import bidirectional_gru, check_conv_config, reduced_grid
 
 __all__ = ["MelDecoder"]
 
@@ -82,11 +82,7 @@ class MelDecoder(keras.Model):
         repeat = keras.layers.RepeatVector(steps, name="repeat_over_time")
         position = SinusoidalPositionEncoding(name="position_encoding")
         if sequence == "gru":
-            sequence_layers = [
-                keras.layers.Bidirectional(
-                    keras.layers.GRU(rnn_units, return_sequences=True), name="bigru"
-                )
-            ]
+            sequence_layers = [bidirectional_gru(rnn_units, return_sequences=True, name="bigru")]
         else:
             sequence_layers = [
                 TransformerBlock(
