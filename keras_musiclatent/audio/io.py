@@ -48,6 +48,10 @@ DEFAULT_SAMPLE_RATE = 22050
 _BLOCK_FRAMES = 1 << 18
 # MP3 frame counts come from the Xing/LAME header and are off by encoder delay and padding.
 _MP3_SLACK_FRAMES = 4 * 1152
+# Vorbis frame counts come from the last page's granule position, which can run past the last
+# decodable sample (seen: 224 frames in a real soundtrack); a cut file is caught by the Ogg
+# page check instead (_ogg_truncation).
+_OGG_SLACK_FRAMES = 4096
 # Lowest native rate taken for audio. A corrupt header claiming, say, 1 Hz would make resampling
 # to 22050 Hz expand a few kilobytes into gigabytes.
 _MIN_SAMPLE_RATE = 1000
@@ -431,7 +435,7 @@ def _decode(
                 break
         if done == 0:
             raise EmptyAudioError(f"{name}: holds zero samples (empty or truncated)")
-        slack = _MP3_SLACK_FRAMES if str(f.format) == "MP3" else 0
+        slack = {"MP3": _MP3_SLACK_FRAMES, "OGG": _OGG_SLACK_FRAMES}.get(str(f.format), 0)
         if expected > 0 and done + slack < expected:
             raise AudioDecodeError(
                 f"{name}: truncated: the header promises {expected} frames "

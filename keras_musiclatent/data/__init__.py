@@ -15,10 +15,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from keras_musiclatent.data._common import AUDIO_EXTENSIONS
+from keras_musiclatent.data.bank import AudioBank
 from keras_musiclatent.data.cache import AudioCache
 from keras_musiclatent.data.download import fetch, safe_extract, sha256_file
 from keras_musiclatent.data.fma import FMA_SPLITS, FMA_SUBSETS, fma_audio_path, load_fma
-from keras_musiclatent.data.folder import audio_files, load_folder
+from keras_musiclatent.data.folder import audio_files, load_folder, load_unlabelled
 from keras_musiclatent.data.gtzan import (
     GENRES,
     GTZAN_SHA256,
@@ -39,6 +40,7 @@ from keras_musiclatent.data.splits import stratified_split
 from keras_musiclatent.data.table import ALL, Clip, ClipTable
 
 if TYPE_CHECKING:
+    from keras_musiclatent.data.crops import CropDataset
     from keras_musiclatent.data.stream import SegmentDataset, lengths_to_mask
 
 __all__ = [
@@ -50,9 +52,11 @@ __all__ = [
     "GTZAN_SHA256",
     "GTZAN_SPLITS",
     "GTZAN_URL",
+    "AudioBank",
     "AudioCache",
     "Clip",
     "ClipTable",
+    "CropDataset",
     "SegmentDataset",
     "SegmentIndex",
     "audio_files",
@@ -65,6 +69,7 @@ __all__ = [
     "load_fma",
     "load_folder",
     "load_gtzan",
+    "load_unlabelled",
     "read_gtzan_split",
     "safe_extract",
     "segment_count",
@@ -73,16 +78,16 @@ __all__ = [
     "stratified_split",
 ]
 
-_LAZY = {"SegmentDataset", "lengths_to_mask"}
+_LAZY = {"SegmentDataset": "stream", "lengths_to_mask": "stream", "CropDataset": "crops"}
 
 
 def __getattr__(name: str) -> Any:
-    # stream.py subclasses keras.utils.PyDataset; importing Keras (and its backend) only when
-    # it is used keeps the table loaders light.
+    # The datasets subclass keras.utils.PyDataset; importing Keras (and its backend) only when
+    # they are used keeps the table loaders light.
     if name in _LAZY:
-        from keras_musiclatent.data import stream
+        import importlib
 
-        return getattr(stream, name)
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

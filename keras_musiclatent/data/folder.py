@@ -12,7 +12,7 @@ from keras_musiclatent.data.splits import stratified_split
 from keras_musiclatent.data.table import ALL, Clip, ClipTable
 from keras_musiclatent.errors import DatasetError
 
-__all__ = ["audio_files", "load_folder"]
+__all__ = ["audio_files", "load_folder", "load_unlabelled"]
 
 
 def load_folder(
@@ -91,6 +91,28 @@ def load_folder(
     return ClipTable(
         (Clip(i, lab, assign[i], p) for i, lab, p in found), split_names=tuple(fractions)
     )
+
+
+def load_unlabelled(
+    root: str | os.PathLike,
+    *,
+    split: str = "train",
+    extensions: tuple[str, ...] = AUDIO_EXTENSIONS,
+) -> ClipTable:
+    """Every ``<root>/**/*.<ext>`` as unlabelled clips of one split, for training audio.
+
+    Unlike :func:`load_folder`, subfolders are not labels (a soundtrack's package, an album):
+    every clip's label is ``""``. Clip ids are the paths relative to ``root`` without suffix.
+
+    Raises:
+        DatasetError: missing root, not a folder, or no audio file in it.
+
+    Example:
+        >>> load_unlabelled("game_music").split_counts()  # doctest: +SKIP
+        {'train': 207}
+    """
+    table = load_folder(root, extensions=extensions)
+    return ClipTable((Clip(c.clip_id, "", split, c.path) for c in table), split_names=(split,))
 
 
 def audio_files(

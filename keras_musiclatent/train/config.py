@@ -46,8 +46,10 @@ _RECIPES = "recipes"
 #: Every key a config may set, with its default. A config file overrides what it names.
 DEFAULT_CONFIG: dict[str, Any] = {
     "data": {
-        "dataset": "gtzan",  # "gtzan" | "fma" | "folder"
-        "root": None,  # dataset folder (required)
+        # "gtzan" | "fma" | "folder" | "shards" (a `musiclatent shards` export: train/ and
+        # valid/ audio banks, for a machine without the original audio)
+        "dataset": "gtzan",
+        "root": None,  # dataset folder (required); its valid split validates every run
         "split_file": None,  # GTZAN: a clip,genre,split CSV (default: split.csv in root)
         "train_split": "train",
         "valid_split": "valid",
@@ -59,6 +61,13 @@ DEFAULT_CONFIG: dict[str, Any] = {
         # per-user cache (default_cache_dir()), false none, a path that folder.
         "cache_dir": None,
         "max_clips": None,  # cap per split, for quick experiments
+        # How much the training audio of data.root is drawn, beside the extra sources (with
+        # training.sampling: crops; every weight 1 draws each second of audio equally).
+        "weight": 1.0,
+        # More training audio, by name: {NAME: {dataset: unlabelled | folder | gtzan | fma,
+        # root: DIR, weight: 1.0, splits: [train]}}; "unlabelled" takes every audio file under
+        # root. Set a root from the command line with --set data.extra_sources.NAME.root=DIR.
+        "extra_sources": {},
         "segment_seconds": 3.0,
         "sample_rate": 22050,
     },
@@ -68,6 +77,13 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "epochs": 30,
         "batch_size": 32,
         "early_stopping_patience": 8,
+        # "grid": the evaluation protocol's fixed windows, decoded per batch (through
+        # data.cache_dir); "crops": windows at random clips and offsets, fresh every epoch,
+        # drawn from the training audio held in memory as int16 (decoded once).
+        "sampling": "grid",
+        "segments_per_epoch": None,  # crops per epoch (default: the audio's length in windows)
+        # Crops only: a random gain in +-gain_db decibels; flip the sign of half the windows.
+        "augment": {"gain_db": 0.0, "polarity": False},
         "monitor": "val_spectral_rmse_db",
         "reconstruction_examples": 3,  # written to TensorBoard each epoch
         # Start linear_path models at the PCA solution of the training segments.
@@ -78,6 +94,14 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "distribute": None,
     },
 }
+
+#: Sections whose keys the user names; merged whole, checked by ``_validate``.
+_OPEN_SECTIONS = ("model", "extra_sources")
+#: ``data.dataset`` choices.
+DATASET_CHOICES = ("gtzan", "fma", "folder", "shards")
+#: ``data.extra_sources.NAME.dataset`` choices.
+SOURCE_CHOICES = ("unlabelled", "folder", "gtzan", "fma")
+_SOURCE_KEYS = {"dataset": None, "root": None, "weight": 1.0, "splits": None}
 
 #: ``training.distribute`` options, by the Keras backend they run on.
 DISTRIBUTE_BACKENDS: dict[str, str] = {
@@ -94,8 +118,9 @@ def merge_config(
 ) -> dict[str, Any]:
     """``base`` with ``override`` merged in, section by section (a copy; inputs untouched).
 
-    The ``model`` section is replaced whole: its keys are the model class's arguments, which
-    the defaults cannot list.
+    The ``model`` and ``data.extra_sources`` sections are replaced whole: their keys (the
+    model class's arguments, the sources' names) are the user's, which the defaults cannot
+    list; :func:`load_config` checks them.
 
     Raises:
         ConfigError: a key that ``base`` does not have (outside ``model``).
@@ -106,12 +131,12 @@ def merge_config(
     """
     out = copy.deepcopy(dict(base))
     for key, value in override.items():
-        if key not in base and where != "model":
+        if key not in base and where not in _OPEN_SECTIONS:
             raise ConfigError(f"unknown config key {where + '.' if where else ''}{key}")
-        if isinstance(value, Mapping) and isinstance(base.get(key), dict) and key != "model":
+        if key in _OPEN_SECTIONS and isinstance(value, Mapping):
+            out[key] = copy.deepcopy(dict(value))
+        elif isinstance(value, Mapping) and isinstance(base.get(key), dict):
             out[key] = merge_config(base[key], value, key)
-        elif key == "model" and isinstance(value, Mapping):
-            out[key] = dict(value)
         else:
             out[key] = value
     return out
@@ -279,6 +304,8 @@ _EXPECTED = {
     "gtzan": "<genre>/<genre>.NNNNN.<audio> folders (or genres/<genre>/) with a split.csv",
     "fma": "fma_small/ audio and fma_metadata/tracks.csv",
     "folder": "a subfolder of audio files per label (<root>/<label>/*.wav)",
+    "shards": "train/ and valid/ audio banks written by `musiclatent shards`",
+    "unlabelled": "audio files (<root>/**/*.ogg), any layout",
 }
 
 
@@ -300,13 +327,30 @@ def check_data_root(config: Mapping[str, Any]) -> Path:
             f"data.root {root} {problem}: pass --data DIR, a {d['dataset']} folder holding "
             f"{_EXPECTED.get(d['dataset'], 'the clips')}"
         )
+    for key, source in d["extra_sources"].items():
+        extra = Path(source["root"]).expanduser()
+        if not extra.is_dir():
+            raise ConfigError(
+                f"data.extra_sources.{key}.root {extra} is not a folder: set it with "
+                f"--set data.extra_sources.{key}.root=DIR, a folder holding "
+                f"{_EXPECTED.get(source['dataset'], 'audio files')}"
+            )
     return root
 
 
 def _validate(config: Mapping[str, Any], name: str) -> None:
     data, training = config["data"], config["training"]
-    if data["dataset"] not in ("gtzan", "fma", "folder"):
-        raise ConfigError(f"{name}: data.dataset must be gtzan, fma or folder")
+    if data["dataset"] not in DATASET_CHOICES:
+        raise ConfigError(f"{name}: data.dataset must be one of {', '.join(DATASET_CHOICES)}")
+    _validate_sources(data, name)
+    if training["sampling"] not in ("grid", "crops"):
+        raise ConfigError(f"{name}: training.sampling must be grid or crops")
+    per_epoch = training["segments_per_epoch"]
+    if per_epoch is not None and (not isinstance(per_epoch, int) or per_epoch < 1):
+        raise ConfigError(f"{name}: training.segments_per_epoch must be null or >= 1")
+    augment = training["augment"]
+    if not isinstance(augment["gain_db"], int | float) or augment["gain_db"] < 0:
+        raise ConfigError(f"{name}: training.augment.gain_db must be a number >= 0")
     if not data["root"]:
         raise ConfigError(f"{name}: data.root is required (pass --data DIR or set data.root)")
     cache_dir = data["cache_dir"]
@@ -323,6 +367,38 @@ def _validate(config: Mapping[str, Any], name: str) -> None:
             + ", ".join(repr(k) for k in DISTRIBUTE_BACKENDS)
             + f"; got {distribute!r}"
         )
+
+
+def _validate_sources(data: dict[str, Any], name: str) -> None:
+    if not isinstance(data["weight"], int | float) or data["weight"] < 0:
+        raise ConfigError(f"{name}: data.weight must be a number >= 0")
+    sources = data["extra_sources"]
+    if not isinstance(sources, Mapping):
+        raise ConfigError(f"{name}: data.extra_sources must map names to sources")
+    if sources and data["dataset"] == "shards":
+        raise ConfigError(f"{name}: data.extra_sources cannot be added to a shards export")
+    for key, source in sources.items():
+        where = f"{name}: data.extra_sources.{key}"
+        if not isinstance(source, Mapping):
+            raise ConfigError(f"{where} must be a mapping (dataset, root, weight, splits)")
+        unknown = sorted(set(source) - set(_SOURCE_KEYS))
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]}")
+        full = {**_SOURCE_KEYS, **source}
+        if full["dataset"] not in SOURCE_CHOICES:
+            raise ConfigError(f"{where}.dataset must be one of {', '.join(SOURCE_CHOICES)}")
+        if not full["root"]:
+            raise ConfigError(
+                f"{where}.root is not set: pass --set data.extra_sources.{key}.root=DIR"
+            )
+        if not isinstance(full["weight"], int | float) or full["weight"] < 0:
+            raise ConfigError(f"{where}.weight must be a number >= 0")
+        splits = full["splits"]
+        if splits is not None and (
+            not isinstance(splits, list) or not all(isinstance(x, str) for x in splits)
+        ):
+            raise ConfigError(f"{where}.splits must be null or a list of split names")
+        sources[key] = full
 
 
 def load_config(

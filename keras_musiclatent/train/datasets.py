@@ -1,4 +1,4 @@
-"""The data a training config names: clip tables, segment datasets, band-statistics batches.
+"""The data a training config names: clip tables, audio banks, segment datasets.
 
 One place for what :func:`keras_musiclatent.train.loop.train` and the tuning HyperModels
 both need, so a trial trains on exactly the data a run would.
@@ -7,20 +7,56 @@ both need, so a trial trains on exactly the data a run would.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from keras_musiclatent.data import ClipTable, load_fma, load_folder, load_gtzan
+from keras_musiclatent.data import (
+    AudioBank,
+    ClipTable,
+    load_fma,
+    load_folder,
+    load_gtzan,
+    load_unlabelled,
+)
+from keras_musiclatent.data.crops import CropDataset
 from keras_musiclatent.data.stream import SegmentDataset
 from keras_musiclatent.errors import ConfigError
 from keras_musiclatent.train.config import resolve_cache_dir
 
-__all__ = ["ADAPT_BATCHES", "adapt_batches", "segment_datasets", "tables"]
+__all__ = [
+    "ADAPT_BATCHES",
+    "TrainingSources",
+    "adapt_batches",
+    "segment_datasets",
+    "tables",
+    "training_sources",
+]
 
 #: Batches of training audio that set the per-band normalisation before training.
 ADAPT_BATCHES = 24
+
+
+@dataclass(frozen=True)
+class TrainingSources:
+    """What a config trains and validates on, read once (a tuner reuses it across trials).
+
+    Attributes:
+        train: the training clips: a table (decoded per batch) or a bank (in memory).
+        valid: the validation clips (a bank only for a ``shards`` export).
+    """
+
+    train: ClipTable | AudioBank
+    valid: ClipTable | AudioBank
+
+    def summary(self) -> dict[str, Any]:
+        """Clip counts (and hours of training audio, for a bank), for ``training.json``."""
+        out: dict[str, Any] = {"train_clips": len(self.train), "valid_clips": len(self.valid)}
+        if isinstance(self.train, AudioBank):
+            out["train_hours"] = round(self.train.seconds / 3600, 3)
+        return out
 
 
 def _thin(table: ClipTable, max_clips: int) -> ClipTable:
@@ -45,6 +81,8 @@ def tables(config: Mapping[str, Any]) -> tuple[ClipTable, ClipTable]:
     """
     d = config["data"]
     root = Path(d["root"]).expanduser()
+    if d["dataset"] == "shards":
+        raise ConfigError("a shards export holds audio banks, not clip tables")
     if d["dataset"] == "gtzan":
         table = load_gtzan(root, split_file=d["split_file"], split_seed=d["split_seed"])
     elif d["dataset"] == "fma":
@@ -63,37 +101,122 @@ def tables(config: Mapping[str, Any]) -> tuple[ClipTable, ClipTable]:
     return train, valid
 
 
+def _source_table(source: Mapping[str, Any], split_seed: int) -> ClipTable:
+    root = Path(source["root"]).expanduser()
+    if source["dataset"] == "unlabelled":
+        return load_unlabelled(root)
+    if source["dataset"] == "gtzan":
+        table = load_gtzan(root)
+    elif source["dataset"] == "fma":
+        table = load_fma(root)
+    else:
+        table = load_folder(root, split_seed=split_seed)
+    splits = set(source["splits"] or ["train"])
+    return table.filter(lambda clip: clip.split in splits)
+
+
+def training_sources(config: Mapping[str, Any], *, progress: bool | None = None) -> TrainingSources:
+    """Read the clips a (loaded) config trains and validates on.
+
+    ``training.sampling: grid`` with no ``data.extra_sources`` keeps the training clips as a
+    table, decoded batch by batch. Otherwise the training audio of ``data.root`` and of every
+    extra source is decoded once into an :class:`~keras_musiclatent.data.AudioBank`, with the
+    sources' weights. Validation always stays on ``data.root``'s valid split.
+
+    Raises:
+        ConfigError: an empty split or source.
+        DatasetError, AudioError: what the loaders and the decoder raise.
+
+    Example:
+        >>> loaded = training_sources(config)  # doctest: +SKIP
+        >>> loaded.summary()
+        {'train_clips': 540, 'valid_clips': 120, 'train_hours': 11.457}
+    """
+    d = config["data"]
+    if d["dataset"] == "shards":
+        root = Path(d["root"]).expanduser()
+        train, valid = AudioBank.load_shards(root / "train"), AudioBank.load_shards(root / "valid")
+        if train.sample_rate != int(d["sample_rate"]):
+            raise ConfigError(
+                f"{root}: the shards hold {train.sample_rate} Hz audio, the config asks for "
+                f"{d['sample_rate']} Hz"
+            )
+        return TrainingSources(train, valid)
+    train, valid = tables(config)
+    extra = d["extra_sources"]
+    if config["training"]["sampling"] == "grid" and not extra:
+        return TrainingSources(train, valid)
+    split_seed = 0 if d["split_seed"] is None else int(d["split_seed"])
+    extra_tables = []
+    for name, source in extra.items():
+        table = _source_table(source, split_seed)
+        if len(table) == 0:
+            raise ConfigError(f"data.extra_sources.{name}: no clips in {source['root']}")
+        extra_tables.append(table)
+    bank = AudioBank.from_tables(
+        [train, *extra_tables],
+        weights=[float(d["weight"]), *(float(s["weight"]) for s in extra.values())],
+        sample_rate=int(d["sample_rate"]),
+        cache_dir=resolve_cache_dir(d["cache_dir"]),
+        labels=train.labels,
+        progress=progress,
+    )
+    return TrainingSources(bank, valid)
+
+
 def segment_datasets(
-    config: Mapping[str, Any], clip_tables: tuple[ClipTable, ClipTable] | None = None
-) -> tuple[SegmentDataset, SegmentDataset]:
+    config: Mapping[str, Any], loaded: TrainingSources | None = None
+) -> tuple[CropDataset | SegmentDataset, CropDataset | SegmentDataset]:
     """``(train, valid)`` unlabelled segment datasets of a (loaded) config.
 
-    The training set is shuffled from ``training.seed`` and the epoch; the validation set
-    comes in table order. Batches are ``({"audio": (batch, samples), "length": (batch,)},)``.
+    A training table gives a :class:`SegmentDataset` on the protocol's grid, shuffled from
+    ``training.seed`` and the epoch; a training bank gives a :class:`CropDataset` drawing
+    ``training.sampling`` windows (random crops with ``training.augment``, or the grid). The
+    validation set is the protocol's grid, in clip order. Batches are
+    ``({"audio": (batch, samples), "length": (batch,)},)``.
 
     Args:
         config: a config from :func:`~keras_musiclatent.train.config.load_config`.
-        clip_tables: ``(train, valid)`` tables already read (default: :func:`tables`).
+        loaded: the clips, already read (default: :func:`training_sources`).
 
     Example:
         >>> train_ds, valid_ds = segment_datasets(config)  # doctest: +SKIP
         >>> train_ds[0][0]["audio"].shape
         (32, 66150)
     """
-    train_table, valid_table = tables(config) if clip_tables is None else clip_tables
+    loaded = training_sources(config) if loaded is None else loaded
     d, training = config["data"], config["training"]
+    batch_size = int(training["batch_size"])
+    seconds = float(d["segment_seconds"])
     common = {
-        "batch_size": int(training["batch_size"]),
+        "batch_size": batch_size,
         "sample_rate": int(d["sample_rate"]),
-        "segment_seconds": float(d["segment_seconds"]),
+        "segment_seconds": seconds,
         "cache_dir": resolve_cache_dir(d["cache_dir"]),
         "include_labels": False,
     }
-    train_ds = SegmentDataset(train_table, shuffle=True, seed=int(training["seed"]), **common)
-    valid_ds = SegmentDataset(valid_table, shuffle=False, **common)
-    return train_ds, valid_ds
+
+    def dataset(clips: ClipTable | AudioBank, *, train: bool) -> CropDataset | SegmentDataset:
+        if isinstance(clips, ClipTable):
+            return SegmentDataset(clips, shuffle=train, seed=int(training["seed"]), **common)
+        if not train:
+            return CropDataset(
+                clips, batch_size=batch_size, segment_seconds=seconds, sampling="grid"
+            )
+        return CropDataset(
+            clips,
+            batch_size=batch_size,
+            segment_seconds=seconds,
+            sampling=training["sampling"],
+            segments_per_epoch=training["segments_per_epoch"],
+            seed=int(training["seed"]),
+            gain_db=float(training["augment"]["gain_db"]),
+            polarity=bool(training["augment"]["polarity"]),
+        )
+
+    return dataset(loaded.train, train=True), dataset(loaded.valid, train=False)
 
 
-def adapt_batches(train_ds: SegmentDataset) -> Iterator[Any]:
+def adapt_batches(train_ds: CropDataset | SegmentDataset) -> Iterator[Any]:
     """The first :data:`ADAPT_BATCHES` (shuffled) training batches, for ``model.adapt``."""
     return (train_ds[i] for i in range(min(len(train_ds), ADAPT_BATCHES)))

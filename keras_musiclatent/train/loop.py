@@ -49,7 +49,7 @@ from keras_musiclatent.train.datasets import (
     ADAPT_BATCHES,
     adapt_batches,
     segment_datasets,
-    tables,
+    training_sources,
 )
 from keras_musiclatent.train.distribute import distribution, fit_for_mirrored, worker_out
 from keras_musiclatent.train.state import (
@@ -68,8 +68,8 @@ __all__ = [
     "TrainResult",
     "build_model",
     "load_config",
-    "tables",
     "train",
+    "training_sources",
     "worker_out",
 ]
 
@@ -246,8 +246,8 @@ def _train(
     d = config["data"]
     seed = int(training["seed"])
     keras.utils.set_random_seed(seed)
-    train_table, valid_table = tables(config)
-    train_ds, valid_ds = segment_datasets(config, (train_table, valid_table))
+    loaded = training_sources(config, progress=bool(verbose))
+    train_ds, valid_ds = segment_datasets(config, loaded)
 
     model_config = dict(config["model"])
     model_config.setdefault("sample_rate", int(d["sample_rate"]))
@@ -283,8 +283,8 @@ def _train(
         patience=int(training["early_stopping_patience"]),
         train_data=train_ds,
         info={
-            "train_clips": len(train_table),
-            "valid_clips": len(valid_table),
+            **loaded.summary(),
+            "sampling": training["sampling"],
             "train_segments": train_ds.num_segments,
             "valid_segments": valid_ds.num_segments,
             "parameters": int(model.count_params()),

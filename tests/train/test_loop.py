@@ -149,7 +149,7 @@ def test_resume_after_sigkill_mid_epoch(tmp_path):
 
 
 def test_max_clips_keeps_every_label(tmp_path):
-    from keras_musiclatent.train.loop import tables
+    from keras_musiclatent.train.datasets import tables
 
     for label in ("a", "b", "c", "d", "e"):
         (tmp_path / label).mkdir()

@@ -29,7 +29,12 @@ import keras_tuner as kt
 from keras_musiclatent import models
 from keras_musiclatent.errors import ConfigError
 from keras_musiclatent.train.config import load_config
-from keras_musiclatent.train.datasets import adapt_batches, segment_datasets, tables
+from keras_musiclatent.train.datasets import (
+    TrainingSources,
+    adapt_batches,
+    segment_datasets,
+    training_sources,
+)
 from keras_musiclatent.train.loop import build_model
 from keras_musiclatent.train.tuning.config import Objective
 from keras_musiclatent.train.tuning.space import DEFAULT_SPACE, Param, parse_space
@@ -213,7 +218,7 @@ class LatentHyperModel(kt.HyperModel):
                 raise ConfigError(f"search space {param.name}: {class_name} has no such argument")
             if target == "conv" and "conv_filters" not in allowed:
                 raise ConfigError(f"search space {param.name}: {class_name} has no conv stack")
-        self._tables: tuple[Any, Any] | None = None
+        self._sources: TrainingSources | None = None
 
     # --- hyper-parameters → config --------------------------------------------------------
 
@@ -319,9 +324,9 @@ class LatentHyperModel(kt.HyperModel):
         )
 
     def _datasets(self, config: Mapping[str, Any]) -> tuple[Any, Any]:
-        if self._tables is None:
-            self._tables = tables(config)  # the clips never vary between trials
-        return segment_datasets(config, self._tables)
+        if self._sources is None:
+            self._sources = training_sources(config)  # the clips never vary between trials
+        return segment_datasets(config, self._sources)
 
 
 class MusicVAEHyperModel(LatentHyperModel):

@@ -260,7 +260,8 @@ def run_search(
         # The data every trial reads, checked before anything is written: a missing or
         # empty dataset is one error here, not a failed trial after another.
         check_data_root(search.base)
-        tables(search.base)
+        if search.base["data"]["dataset"] != "shards":
+            tables(search.base)
     _check_model_keys(search.base["model"])
     created = not out.exists()
     # One process per role in a search folder: the chief (or a standalone search) owns the
