@@ -32,7 +32,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "keras_musiclatent.cli.demo": ("demo",),
     "keras_musiclatent.cli.info": ("info",),
     "keras_musiclatent.cli.zoo": ("zoo",),
-    "keras_musiclatent.cli.train": ("train",),
+    "keras_musiclatent.cli.train": ("train", "shards"),
     "keras_musiclatent.cli.tune": ("tune",),
     "keras_musiclatent.cli.evaluate": ("evaluate",),
     "keras_musiclatent.cli.latent": (

@@ -6,13 +6,17 @@ both need, so a trial trains on exactly the data a run would.
 
 from __future__ import annotations
 
+import copy
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
+from keras_musiclatent._files import atomic_path
 from keras_musiclatent.data import (
     AudioBank,
     ClipTable,
@@ -21,6 +25,7 @@ from keras_musiclatent.data import (
     load_gtzan,
     load_unlabelled,
 )
+from keras_musiclatent.data.bank import SHARD_MAX_BYTES
 from keras_musiclatent.data.crops import CropDataset
 from keras_musiclatent.data.stream import SegmentDataset
 from keras_musiclatent.errors import ConfigError
@@ -30,6 +35,7 @@ __all__ = [
     "ADAPT_BATCHES",
     "TrainingSources",
     "adapt_batches",
+    "export_shards",
     "segment_datasets",
     "tables",
     "training_sources",
@@ -220,3 +226,62 @@ def segment_datasets(
 def adapt_batches(train_ds: CropDataset | SegmentDataset) -> Iterator[Any]:
     """The first :data:`ADAPT_BATCHES` (shuffled) training batches, for ``model.adapt``."""
     return (train_ds[i] for i in range(min(len(train_ds), ADAPT_BATCHES)))
+
+
+def export_shards(
+    config: Mapping[str, Any],
+    out: str | os.PathLike,
+    *,
+    max_bytes: int = SHARD_MAX_BYTES,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Write a config's training and validation audio as shards a run can train from.
+
+    ``out/train`` and ``out/valid`` get :meth:`AudioBank.save_shards` files (int16 ``.npz`` of
+    at most ``max_bytes``, sha256 in ``bank.json``); ``out/config.yaml`` is the config with
+    ``data.dataset: shards``, so that on a machine without the original audio
+    ``musiclatent train out/config.yaml --data out --out RUN`` trains on the same clips.
+
+    Returns:
+        What was written: shard counts and sizes, hours of audio, the config path.
+
+    Raises:
+        ConfigError: a ``shards`` config (already an export).
+
+    Example:
+        >>> export_shards(load_config("mix.yaml"), "shards")["train_shards"]  # doctest: +SKIP
+        37
+    """
+    d = config["data"]
+    if d["dataset"] == "shards":
+        raise ConfigError(f"{d['root']} is a shards export already")
+    train, valid = tables(config)
+    forced = copy.deepcopy(dict(config))
+    forced["training"] = {**forced["training"], "sampling": "crops"}
+    bank = training_sources(forced, progress=progress).train
+    valid_bank = AudioBank.from_tables(
+        [valid],
+        sample_rate=int(d["sample_rate"]),
+        cache_dir=resolve_cache_dir(d["cache_dir"]),
+        labels=train.labels,
+        progress=progress,
+    )
+    out = Path(out)
+    written = {
+        part: b.save_shards(out / part, max_bytes=max_bytes)
+        for part, b in (("train", bank), ("valid", valid_bank))
+    }
+    exported = copy.deepcopy(dict(config))
+    exported["data"] = {**exported["data"], "dataset": "shards", "root": None, "extra_sources": {}}
+    exported["data"]["cache_dir"] = False
+    with atomic_path(out / "config.yaml") as tmp:
+        tmp.write_text(yaml.safe_dump(exported, sort_keys=False))
+    return {
+        "out": str(out),
+        "config": str(out / "config.yaml"),
+        "train_hours": round(bank.seconds / 3600, 3),
+        "valid_hours": round(valid_bank.seconds / 3600, 3),
+        "train_shards": len(written["train"]),
+        "valid_shards": len(written["valid"]),
+        "largest_shard_bytes": max(p.stat().st_size for ps in written.values() for p in ps),
+    }

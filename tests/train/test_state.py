@@ -284,3 +284,34 @@ def test_resumed_run_reproduces_the_uninterrupted_one(data, tmp_path, monkeypatc
         assert set(whole) == set(cut)
         for key in whole:
             assert cut[key] == pytest.approx(whole[key], rel=1e-5, abs=1e-6), key
+
+
+def test_resumed_crop_run_with_an_extra_source_reproduces_the_uninterrupted_one(
+    data, tmp_path, monkeypatch
+):
+    make_folder_dataset(tmp_path / "music" / "album" / "disc1", clips_per_label=2, seconds=4.0)
+    config = tiny_config(data, epochs=3)
+    config["data"]["extra_sources"] = {
+        "music": {"dataset": "unlabelled", "root": str(tmp_path / "music"), "weight": 2.0}
+    }
+    config["training"].update(
+        sampling="crops", segments_per_epoch=12, augment={"gain_db": 6.0, "polarity": True}
+    )
+    whole = train(config, out=tmp_path / "whole", verbose=0)
+    info = json.loads((tmp_path / "whole" / "training.json").read_text())
+    assert info["sampling"] == "crops" and info["train_segments"] == 12
+    assert info["train_clips"] > 4  # the folder's train split and the extra source's clips
+
+    def stop_in_epoch_two(self, epoch, logs=None):
+        if epoch == 1:
+            raise SimulatedCrashError
+
+    with monkeypatch.context() as patch:
+        patch.setattr(keras.callbacks.TerminateOnNaN, "on_epoch_end", stop_in_epoch_two)
+        with pytest.raises(SimulatedCrashError):
+            train(config, out=tmp_path / "cut", verbose=0)
+    resumed = train(config, out=tmp_path / "cut", resume=True, verbose=0).history
+    assert [int(r["epoch"]) for r in resumed] == [0, 1, 2]
+    for a, b in zip(whole.history, resumed, strict=True):
+        for key in a:
+            assert b[key] == pytest.approx(a[key], rel=1e-5, abs=1e-6), key
