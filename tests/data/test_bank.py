@@ -222,7 +222,9 @@ def test_small_shards_split_long_clips(bank, tmp_path):
     assert loaded.labels.tolist() == [1, 0, -1, -1, -1, -1]
     assert loaded.sources.tolist() == [0, 0, 0, 1, 1, 1]
     assert (loaded.lengths <= SR).all()
-    np.testing.assert_array_equal(loaded.starts, np.concatenate([[0], np.cumsum(loaded.lengths)[:-1]]))
+    np.testing.assert_array_equal(
+        loaded.starts, np.concatenate([[0], np.cumsum(loaded.lengths)[:-1]])
+    )
     manifest = json.loads((folder / "bank.json").read_text())
     assert [e["clips"] for e in manifest["shards"]] == [3, 1, 2]
 
@@ -254,9 +256,9 @@ def test_missing_shard_or_manifest(bank, tmp_path):
     with pytest.raises(DatasetError, match=f"{paths[-1].name}: shard missing"):
         AudioBank.load_shards(folder)
     (folder / "bank.json").unlink()
-    with pytest.raises(DatasetError, match="no bank.json"):
+    with pytest.raises(DatasetError, match=r"no bank\.json"):
         AudioBank.load_shards(folder)
-    with pytest.raises(DatasetError, match="no bank.json"):
+    with pytest.raises(DatasetError, match=r"no bank\.json"):
         AudioBank.load_shards(tmp_path / "nowhere")
 
 
