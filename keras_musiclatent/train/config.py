@@ -84,6 +84,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "segments_per_epoch": None,  # crops per epoch (default: the audio's length in windows)
         # Crops only: a random gain in +-gain_db decibels; flip the sign of half the windows.
         "augment": {"gain_db": 0.0, "polarity": False},
+        # With sampling: crops, keep the training audio on the accelerator and cut the crops
+        # there (a GPU then receives offsets, not audio, every step).
+        "device_audio": False,
         "monitor": "val_spectral_rmse_db",
         "reconstruction_examples": 3,  # written to TensorBoard each epoch
         # Start linear_path models at the PCA solution of the training segments.
@@ -348,6 +351,8 @@ def _validate(config: Mapping[str, Any], name: str) -> None:
     per_epoch = training["segments_per_epoch"]
     if per_epoch is not None and (not isinstance(per_epoch, int) or per_epoch < 1):
         raise ConfigError(f"{name}: training.segments_per_epoch must be null or >= 1")
+    if training["device_audio"] and training["sampling"] != "crops":
+        raise ConfigError(f"{name}: training.device_audio needs training.sampling: crops")
     augment = training["augment"]
     if not isinstance(augment["gain_db"], int | float) or augment["gain_db"] < 0:
         raise ConfigError(f"{name}: training.augment.gain_db must be a number >= 0")

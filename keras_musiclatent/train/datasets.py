@@ -164,7 +164,6 @@ def training_sources(config: Mapping[str, Any], *, progress: bool | None = None)
         weights=[float(d["weight"]), *(float(s["weight"]) for s in extra.values())],
         sample_rate=int(d["sample_rate"]),
         cache_dir=resolve_cache_dir(d["cache_dir"]),
-        labels=train.labels,
         progress=progress,
     )
     return TrainingSources(bank, valid)
@@ -218,6 +217,7 @@ def segment_datasets(
             seed=int(training["seed"]),
             gain_db=float(training["augment"]["gain_db"]),
             polarity=bool(training["augment"]["polarity"]),
+            on_device=bool(training["device_audio"]),
         )
 
     return dataset(loaded.train, train=True), dataset(loaded.valid, train=False)
@@ -255,7 +255,7 @@ def export_shards(
     d = config["data"]
     if d["dataset"] == "shards":
         raise ConfigError(f"{d['root']} is a shards export already")
-    train, valid = tables(config)
+    _, valid = tables(config)
     forced = copy.deepcopy(dict(config))
     forced["training"] = {**forced["training"], "sampling": "crops"}
     bank = training_sources(forced, progress=progress).train
@@ -263,7 +263,6 @@ def export_shards(
         [valid],
         sample_rate=int(d["sample_rate"]),
         cache_dir=resolve_cache_dir(d["cache_dir"]),
-        labels=train.labels,
         progress=progress,
     )
     out = Path(out)

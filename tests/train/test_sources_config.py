@@ -12,7 +12,7 @@ import soundfile as sf
 from keras_musiclatent.data import AudioBank, ClipTable
 from keras_musiclatent.data.crops import CropDataset
 from keras_musiclatent.data.stream import SegmentDataset
-from keras_musiclatent.errors import ConfigError, DatasetError
+from keras_musiclatent.errors import ConfigError
 from keras_musiclatent.train.config import (
     DEFAULT_CONFIG,
     apply_settings,
@@ -338,13 +338,6 @@ def test_empty_extra_source(tmp_path):
         training_sources(c)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=DatasetError,
-    reason="training_sources builds the bank with labels=train.labels, so a labelled extra "
-    "source (folder, gtzan, fma) whose labels are not among the main dataset's raises "
-    "DatasetError 'label ... unknown', though training does not use labels",
-)
 def test_extra_source_with_other_labels(tmp_path):
     other = tmp_path / "other"
     for i in range(3):
@@ -354,12 +347,6 @@ def test_extra_source_with_other_labels(tmp_path):
     assert len(loaded.train) == len(tables(c)[0]) + 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="training_sources passes train.labels as the bank's vocabulary, and ClipTable.labels "
-    "includes '' when the main folder has unlabelled files at its top level, so label_names "
-    "gains an empty name and every real label's index shifts by one",
-)
 def test_unlabelled_main_clips_add_no_empty_label(tmp_path):
     main = make_folder_dataset(tmp_path / "main")
     _wav(main / "loose.wav", 0.5, 300.0, 9)

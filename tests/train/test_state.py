@@ -286,8 +286,9 @@ def test_resumed_run_reproduces_the_uninterrupted_one(data, tmp_path, monkeypatc
             assert cut[key] == pytest.approx(whole[key], rel=1e-5, abs=1e-6), key
 
 
+@pytest.mark.parametrize("device_audio", [False, True])
 def test_resumed_crop_run_with_an_extra_source_reproduces_the_uninterrupted_one(
-    data, tmp_path, monkeypatch
+    data, tmp_path, monkeypatch, device_audio
 ):
     make_folder_dataset(tmp_path / "music" / "album" / "disc1", clips_per_label=2, seconds=4.0)
     config = tiny_config(data, epochs=3)
@@ -295,7 +296,10 @@ def test_resumed_crop_run_with_an_extra_source_reproduces_the_uninterrupted_one(
         "music": {"dataset": "unlabelled", "root": str(tmp_path / "music"), "weight": 2.0}
     }
     config["training"].update(
-        sampling="crops", segments_per_epoch=12, augment={"gain_db": 6.0, "polarity": True}
+        sampling="crops",
+        segments_per_epoch=12,
+        augment={"gain_db": 6.0, "polarity": True},
+        device_audio=device_audio,
     )
     whole = train(config, out=tmp_path / "whole", verbose=0)
     info = json.loads((tmp_path / "whole" / "training.json").read_text())
