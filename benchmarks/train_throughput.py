@@ -14,10 +14,27 @@ Measures, in one process:
 Prints the machine, versions, load average and medians, then ``ratio`` lines (ours /
 baseline; above 1 means the model's path is faster).
 
+With ``--pipelines``, it measures instead how the shipped ``gtzan-vae`` recipe's model trains
+from each input path, side by side in one process, on the same clips (``--data`` GTZAN, else
+synthetic 30-s clips written as WAV files):
+
+- **old**: ``SegmentDataset``, the protocol's grid of windows read batch by batch from the
+  decoded-audio cache (warmed first, as every epoch after a run's first one finds it);
+- **new**: ``CropDataset`` random crops (with gain and polarity) from an in-memory int16
+  ``AudioBank``; and **new, on device**: the same crops cut by ``keras.ops`` from the bank
+  held as one backend tensor (``training.device_audio``);
+
+each as the input alone (batches/s) and ``model.fit`` (segments/s), plus where a training
+step's time goes (compiled forward passes of the log-mel layer, encoder and decoder, and a
+batch of each input path). On JAX with a GPU it adds the on-device path at ``--gpu-batch``,
+named by the GPU; without one it says so. ``--json PATH`` writes every figure.
+
 Example::
 
     python benchmarks/train_throughput.py --batch-size 32 --steps 20 --repeats 3
     KERAS_BACKEND=jax python benchmarks/train_throughput.py
+    python benchmarks/train_throughput.py --pipelines --data path/to/gtzan --json cpu.json
+    KERAS_BACKEND=jax python benchmarks/train_throughput.py --pipelines --gpu-batch 256
 """
 
 from __future__ import annotations
@@ -65,6 +82,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--tiny", action="store_true", help="small model on 1-s clips (smoke)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--pipelines",
+        action="store_true",
+        help="compare the training input paths on the gtzan-vae recipe's model",
+    )
+    parser.add_argument(
+        "--data", default=None, help="--pipelines: a GTZAN folder (default: synthetic clips)"
+    )
+    parser.add_argument(
+        "--gpu-batch", type=int, default=256, help="--pipelines: batch size on a GPU"
+    )
+    parser.add_argument("--json", default=None, help="write the figures to this JSON file")
     args = parser.parse_args(argv)
     if min(args.batch_size, args.steps, args.repeats, args.encode_batches) < 1:
         parser.error("--batch-size, --steps, --repeats and --encode-batches must be >= 1")
@@ -101,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.backend:
         os.environ["KERAS_BACKEND"] = args.backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+    if args.pipelines:
+        return pipelines(args)
 
     import keras
     import librosa
@@ -212,6 +244,213 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"ratio train clips/s / librosa log-mel clips/s: {train_rate / librosa_rate:.2f}")
     print(f"load average after (1/5/15 min): {_load(os.getloadavg())}")
     return 0
+
+
+def _recipe_model(tiny: bool, seed: int) -> Any:
+    from keras_musiclatent.train.config import read_config_file, resolve_recipe
+    from keras_musiclatent.train.loop import build_model
+
+    config = dict(read_config_file(resolve_recipe("gtzan-vae"))["model"])
+    if tiny:
+        config.update(TINY_MODEL)
+    config.update(seed=seed)
+    return build_model(config)
+
+
+def _clip_table(args: argparse.Namespace, folder: str, sample_rate: int) -> Any:
+    """GTZAN train + excluded, or 24 synthetic 30-s clips written as 16-bit WAV files."""
+    import numpy as np
+    import soundfile as sf
+
+    from keras_musiclatent.data import load_folder, load_gtzan
+
+    if args.data:
+        table = load_gtzan(args.data)
+        return table.filter(lambda clip: clip.split in ("train", "excluded"))
+    rng = np.random.default_rng(args.seed)
+    seconds = 4 if args.tiny else 30
+    for i in range(6 if args.tiny else 24):
+        path = os.path.join(folder, "synthetic", f"clip{i:02d}.wav")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        y = synthetic_audio(rng, 1, seconds * sample_rate, sample_rate)[0]
+        sf.write(path, y, sample_rate, subtype="PCM_16")
+    return load_folder(folder)
+
+
+def pipelines(args: argparse.Namespace) -> int:
+    """The ``--pipelines`` report (see the module docstring)."""
+    import tempfile
+
+    import keras
+
+    from keras_musiclatent.data import AudioBank, CropDataset, SegmentDataset
+
+    keras.utils.set_random_seed(args.seed)
+    backend = keras.backend.backend()
+    model = _recipe_model(args.tiny, args.seed)
+    bs, sr, seconds = args.batch_size, model.sample_rate, model.segment_seconds
+    report: dict[str, Any] = {
+        "machine": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_before": list(os.getloadavg()),
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "backend": backend,
+        "backend_version": _backend_version(backend),
+        "model": f"gtzan-vae recipe{' (tiny)' if args.tiny else ''}",
+        "parameters": int(model.count_params()),
+        "batch_size": bs,
+        "steps": args.steps,
+        "repeats": args.repeats,
+    }
+    print(f"machine: {report['machine']}, {report['processor']}, {report['cpus']} cpus")
+    print(f"load average (1/5/15 min): {_load(os.getloadavg())}")
+    print(f"keras {keras.__version__}, backend {backend} {report['backend_version']}")
+    print(f"model: {report['model']}, {report['parameters']:,} parameters, batch {bs}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        table = _clip_table(args, tmp, sr)
+        cache = os.path.join(tmp, "cache")
+        old = SegmentDataset(
+            table,
+            batch_size=bs,
+            sample_rate=sr,
+            segment_seconds=seconds,
+            cache_dir=cache,
+            include_labels=False,
+            seed=args.seed,
+        )
+        start = time.perf_counter()
+        for i in range(len(old)):  # the first pass decodes and fills the cache
+            old[i]
+        report["old_first_pass_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        bank = AudioBank.from_tables([table], sample_rate=sr, cache_dir=cache)
+        report["bank_build_s"] = time.perf_counter() - start
+        report["audio_hours"] = bank.seconds / 3600
+        report["bank_bytes"] = bank.nbytes
+        crops = dict(batch_size=bs, segment_seconds=seconds, gain_db=6.0, polarity=True)
+        paths = {
+            "old": old,
+            "new": CropDataset(bank, seed=args.seed, **crops),
+            "new_on_device": CropDataset(bank, seed=args.seed, on_device=True, **crops),
+        }
+        print(
+            f"clips: {len(table)} ({bank.seconds / 3600:.2f} h), "
+            f"{'GTZAN train+excluded' if args.data else 'synthetic'}; bank "
+            f"{bank.nbytes / 1e6:.0f} MB built in {report['bank_build_s']:.1f} s"
+        )
+
+        model.adapt([old[0]])
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3, clipnorm=1.0))
+        steps = min(args.steps, len(old))
+        rows = []
+        for name, ds in paths.items():
+            batch_s = timed(lambda ds=ds: [ds[i] for i in range(steps)], args.repeats)
+            model.fit(ds, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)  # warm-up
+            fit_s = timed(
+                lambda ds=ds: model.fit(
+                    ds, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False
+                ),
+                args.repeats,
+            )
+            input_ms = 1000 * statistics.median(batch_s) / steps
+            rate = steps * bs / statistics.median(fit_s)
+            report[name] = {"input_ms_per_batch": input_ms, "fit_segments_per_s": rate}
+            rows.append((name, input_ms, rate, fit_s))
+
+        # Where a step's time goes: compiled forward passes of the model's parts.
+        x = paths["old"][0][0]
+        parts = _forward_times(model, x, args.repeats)
+        report["forward_ms"] = parts
+        step_ms = 1000 * bs / report["new"]["fit_segments_per_s"]
+        report["train_step_ms"] = step_ms
+
+    print()
+    print(f"{'input path':<16} {'input ms/batch':>15} {'fit segments/s':>15}  fit s per repeat")
+    for name, input_ms, rate, fit_s in rows:
+        print(f"{name:<16} {input_ms:>15.2f} {rate:>15.1f}  {' '.join(f'{t:.2f}' for t in fit_s)}")
+    print(
+        f"forward ms per batch of {bs}: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in parts.items())
+        + f"; a whole training step (new path) {step_ms:.1f} ms"
+    )
+    ratio = report["new"]["fit_segments_per_s"] / report["old"]["fit_segments_per_s"]
+    ratio_device = (
+        report["new_on_device"]["fit_segments_per_s"] / report["old"]["fit_segments_per_s"]
+    )
+    report["ratio_new_over_old"] = ratio
+    report["ratio_on_device_over_old"] = ratio_device
+    print(f"ratio fit segments/s new/old: {ratio:.2f}")
+    print(f"ratio fit segments/s new on device/old: {ratio_device:.2f}")
+    report["gpu"] = _gpu_run(args, model, bank, report)
+    report["load_after"] = list(os.getloadavg())
+    print(f"load average after (1/5/15 min): {_load(os.getloadavg())}")
+    if args.json:
+        from keras_musiclatent._files import write_json
+
+        write_json(args.json, report)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _forward_times(model: Any, x: dict[str, Any], repeats: int) -> dict[str, float]:
+    """Milliseconds of compiled forward passes of the log-mel layer, encoder and decoder."""
+    import keras
+    import numpy as np
+
+    mel = model.log_mel(x["audio"][:2])  # NumPy, through the model's own layer
+    feats = np.repeat(mel, len(x["audio"]) // 2 + 1, axis=0)[: len(x["audio"])]
+    z = np.zeros((len(x["audio"]), model.latent_dim), np.float32)
+    out = {}
+    for name, layer, arg in (
+        ("log_mel", model.log_mel_layer, x["audio"]),
+        ("encoder", model.encoder, feats),
+        ("decoder", model.decoder, z),
+    ):
+        inputs = keras.Input(shape=arg.shape[1:], dtype="float32")
+        wrapper = keras.Model(inputs, layer(inputs))
+        wrapper.predict_on_batch(arg)  # compiles
+        seconds = timed(lambda w=wrapper, a=arg: w.predict_on_batch(a), max(repeats, 3))
+        out[name] = 1000 * statistics.median(seconds)
+    return out
+
+
+def _gpu_run(args: argparse.Namespace, model: Any, bank: Any, report: dict[str, Any]) -> Any:
+    """The on-device path at ``--gpu-batch`` on JAX's first GPU, or why it did not run."""
+    import keras
+
+    if keras.backend.backend() != "jax":
+        print("gpu: not measured (the GPU path is measured on the JAX backend)")
+        return {"measured": False, "reason": "backend is not jax"}
+    import jax
+
+    gpus = [d for d in jax.devices() if d.platform == "gpu"]
+    if not gpus:
+        print("gpu: none found (JAX sees only CPU devices); skipped")
+        return {"measured": False, "reason": "no GPU"}
+    from keras_musiclatent.data import CropDataset
+
+    name = getattr(gpus[0], "device_kind", str(gpus[0]))
+    ds = CropDataset(
+        bank,
+        batch_size=args.gpu_batch,
+        segment_seconds=model.segment_seconds,
+        gain_db=6.0,
+        polarity=True,
+        seed=args.seed,
+        on_device=True,
+    )
+    steps = max(args.steps, 10)
+    model.fit(ds, epochs=1, steps_per_epoch=3, verbose=0, shuffle=False)  # compiles
+    fit_s = timed(
+        lambda: model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False),
+        args.repeats,
+    )
+    rate = steps * args.gpu_batch / statistics.median(fit_s)
+    print(f"gpu: {name}, batch {args.gpu_batch}, on-device crops: {rate:.1f} segments/s")
+    return {"measured": True, "name": name, "batch_size": args.gpu_batch, "segments_per_s": rate}
 
 
 def _load(load: tuple[float, float, float]) -> str:
