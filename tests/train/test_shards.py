@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 import yaml
 
 from keras_musiclatent.cli import main
@@ -13,6 +14,7 @@ from keras_musiclatent.train.loop import train
 from tests.train.test_loop import make_folder_dataset, tiny_config
 
 
+@pytest.mark.slow
 def test_export_then_train_from_the_shards_alone(tmp_path, capsys):
     make_folder_dataset(tmp_path / "data", clips_per_label=4)
     make_folder_dataset(tmp_path / "music" / "ost", clips_per_label=2, seconds=4.0)

@@ -286,7 +286,8 @@ def test_resumed_run_reproduces_the_uninterrupted_one(data, tmp_path, monkeypatc
             assert cut[key] == pytest.approx(whole[key], rel=1e-5, abs=1e-6), key
 
 
-@pytest.mark.parametrize("device_audio", [False, pytest.param(True, marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("device_audio", [False, True])
 def test_resumed_crop_run_with_an_extra_source_reproduces_the_uninterrupted_one(
     data, tmp_path, monkeypatch, device_audio
 ):
