@@ -49,6 +49,9 @@ class CropDataset(keras.utils.PyDataset):
         gain_db: crops: a random gain, uniform in ``±gain_db`` decibels (0: none).
         polarity: crops: flip the sign of half the windows at random.
         include_labels: yield ``(inputs, labels)`` rather than ``(inputs,)``.
+        pairs: crops: every batch is ``batch_size / 2`` clips drawn twice, rows ``i`` and
+            ``i + batch_size / 2`` two independent crops (offsets, gains) of one clip, for a
+            clip-consistency loss; batches are then always full. ``batch_size`` must be even.
         on_device: keep the bank's samples as one backend tensor (on the accelerator, if the
             backend has one) and cut the windows there with ``keras.ops``: each batch then
             moves only its clip numbers, offsets and gains to the device, not its audio. The
@@ -76,6 +79,7 @@ class CropDataset(keras.utils.PyDataset):
         gain_db: float = 0.0,
         polarity: bool = False,
         include_labels: bool = False,
+        pairs: bool = False,
         on_device: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -96,6 +100,9 @@ class CropDataset(keras.utils.PyDataset):
         self.gain_db = float(gain_db)
         self.polarity = bool(polarity)
         self.include_labels = bool(include_labels)
+        self.pairs = bool(pairs) and sampling == "crops"
+        if self.pairs and self.batch_size % 2:
+            raise DatasetError(f"pairs need an even batch_size, got {batch_size}")
         self.epoch = 0
         counts = np.array(
             [audio.segment_count(int(n), bank.sample_rate, segment_seconds) for n in bank.lengths]
@@ -135,7 +142,11 @@ class CropDataset(keras.utils.PyDataset):
             scale = np.ones(rows, np.float32)
         else:
             rng = np.random.default_rng([self.seed % 2**64, self.epoch, idx])
-            clips = rng.choice(len(self.bank), size=rows, p=self._p)
+            if self.pairs:
+                rows = self.batch_size
+                clips = np.tile(rng.choice(len(self.bank), size=rows // 2, p=self._p), 2)
+            else:
+                clips = rng.choice(len(self.bank), size=rows, p=self._p)
             room = np.maximum(self.bank.lengths[clips] - self.segment_samples, 0)
             offsets = np.floor(rng.random(rows) * (room + 1)).astype(np.int64)
             scale = np.ones(rows, np.float32)

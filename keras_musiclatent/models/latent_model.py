@@ -19,6 +19,7 @@ from keras_musiclatent.layers.log_mel_spectrogram import LogMelSpectrogram
 from keras_musiclatent.models.attention_encoder import AttentionEncoder
 from keras_musiclatent.models.crnn_encoder import CRNNEncoder
 from keras_musiclatent.models.losses import (
+    clip_consistency_loss,
     free_bits_kl,
     gaussian_kl,
     kl_weight,
@@ -168,6 +169,7 @@ class LatentAudioModel(keras.Model):
         teacher_term   = mean over dims of (W z_mean + b - teacher(audio))**2   (teacher)
         loss           = reconstruction + beta * min(1, step / kl_warmup_steps) * kl_term
                          + teacher_weight * teacher_term
+                         + consistency_weight * InfoNCE(z_mean of paired crops)  (training)
 
     ``fit`` logs ``loss``, ``reconstruction_loss``, ``spectral_rmse_db`` (real frames only)
     and, for the gaussian bottleneck, ``kl`` (plain KL in nats per example), and with a
@@ -222,6 +224,12 @@ class LatentAudioModel(keras.Model):
         # Weight of the teacher loss. Its scale is that of the normalised reconstruction loss
         # (mean squared error of unit-scale features), so 1.0 weighs both alike.
         teacher_weight: float = 1.0,
+        # Weight of a clip-consistency (InfoNCE) term on the latent mean: two random crops of
+        # one clip should share their global latent. It needs training batches whose halves
+        # pair up (rows i and i + batch/2 from one clip): CropDataset(pairs=True), which a
+        # training config with training.sampling: crops gives it. 0: no such term.
+        consistency_weight: float = 0.0,
+        consistency_temperature: float = 0.1,
         # 64 dims hold a 3-s segment's timbre and rhythm summary while staying easy to probe
         # and interpolate; with free bits, unused dims show up in active_units.
         latent_dim: int = 64,
@@ -296,6 +304,11 @@ class LatentAudioModel(keras.Model):
             raise ConfigError(f"teacher must be one of {TEACHERS}, got {teacher!r}")
         if teacher_weight < 0:
             raise ConfigError(f"teacher_weight must be non-negative, got {teacher_weight}")
+        if consistency_weight < 0 or consistency_temperature <= 0:
+            raise ConfigError(
+                "consistency_weight must be >= 0 and consistency_temperature > 0, got "
+                f"{consistency_weight} and {consistency_temperature}"
+            )
         gaussian = bottleneck == "gaussian"
 
         # === Layers ===
@@ -403,6 +416,8 @@ class LatentAudioModel(keras.Model):
         self.teacher_head = teacher_head
         self.teacher_type = teacher
         self.teacher_weight = float(teacher_weight)
+        self.consistency_weight = float(consistency_weight)
+        self.consistency_temperature = float(consistency_temperature)
         self.musicnn_backbone = None if musicnn_backbone is None else dict(musicnn_backbone)
         self.latent_dim = int(latent_dim)
         self.sample_rate = int(sample_rate)
@@ -444,6 +459,8 @@ class LatentAudioModel(keras.Model):
             self.kl_tracker = keras.metrics.Mean(name="kl")
         if teacher_model is not None:
             self.teacher_tracker = keras.metrics.Mean(name="teacher_loss")
+        if self.consistency_weight > 0:
+            self.consistency_tracker = keras.metrics.Mean(name="consistency_loss")
 
     @property
     def is_variational(self) -> bool:
@@ -465,6 +482,8 @@ class LatentAudioModel(keras.Model):
                 "musicnn_backbone": self.musicnn_backbone,
                 "teacher": self.teacher_type,
                 "teacher_weight": self.teacher_weight,
+                "consistency_weight": self.consistency_weight,
+                "consistency_temperature": self.consistency_temperature,
                 "latent_dim": self.latent_dim,
                 "sample_rate": self.sample_rate,
                 "segment_seconds": self.segment_seconds,
@@ -587,6 +606,12 @@ class LatentAudioModel(keras.Model):
             teacher_loss = ops.mean(ops.square(y_pred["teacher_prediction"] - target))
             total = total + self.teacher_weight * teacher_loss
             self.teacher_tracker.update_state(teacher_loss)
+        if training and self.consistency_weight > 0:
+            # Only training batches come in pairs; validation is the protocol's grid.
+            code = y_pred["z_mean"] if self.is_variational else y_pred["z"]
+            consistency = clip_consistency_loss(code, temperature=self.consistency_temperature)
+            total = total + self.consistency_weight * consistency
+            self.consistency_tracker.update_state(consistency)
         self.reconstruction_loss_tracker.update_state(reconstruction)
         self.spectral_rmse_tracker.update_state(rmse)
         return total

@@ -11,6 +11,7 @@ from keras import ops
 
 __all__ = [
     "active_units",
+    "clip_consistency_loss",
     "floor_db",
     "free_bits_kl",
     "gaussian_kl",
@@ -130,6 +131,26 @@ def kl_weight(step, *, beta: float, warmup_steps: int):
     if warmup_steps <= 0:
         return ops.cast(beta, "float32") + 0.0 * step
     return beta * ops.minimum(1.0, step / float(warmup_steps))
+
+
+def clip_consistency_loss(z, *, temperature: float = 0.1):
+    """InfoNCE between the two halves of a batch: row ``i`` and row ``i + half`` are two crops
+    of one clip, every other row of the other half a negative (symmetric, mean over rows).
+
+    ``z``: ``(2 * half, dims)``. Cosine similarities divided by ``temperature`` are the logits,
+    so the scale of ``z`` (what reconstruction needs) is left alone; only its directions are
+    pulled together for crops of one clip and apart for crops of different clips.
+    """
+    half = ops.shape(z)[0] // 2
+    unit = z / ops.maximum(ops.norm(z, axis=-1, keepdims=True), 1e-6)
+    a, b = unit[:half], unit[half : 2 * half]
+    logits = ops.matmul(a, ops.transpose(b)) / temperature
+    rows = ops.log_softmax(logits, axis=-1)
+    cols = ops.log_softmax(logits, axis=0)
+    diagonal = ops.eye(half, dtype=logits.dtype)
+    return (
+        -0.5 * (ops.sum(rows * diagonal) + ops.sum(cols * diagonal)) / ops.cast(half, logits.dtype)
+    )
 
 
 def active_units(z_means: np.ndarray, *, threshold: float = 0.01) -> int:

@@ -191,6 +191,10 @@ def segment_datasets(
     """
     loaded = training_sources(config) if loaded is None else loaded
     d, training = config["data"], config["training"]
+    # A clip-consistency loss compares two crops of one clip: only crops can pair up.
+    pairs = float(config["model"].get("consistency_weight", 0.0)) > 0
+    if pairs and (training["sampling"] != "crops" or isinstance(loaded.train, ClipTable)):
+        raise ConfigError("model.consistency_weight needs training.sampling: crops")
     batch_size = int(training["batch_size"])
     seconds = float(d["segment_seconds"])
     common = {
@@ -218,6 +222,7 @@ def segment_datasets(
             gain_db=float(training["augment"]["gain_db"]),
             polarity=bool(training["augment"]["polarity"]),
             on_device=bool(training["device_audio"]),
+            pairs=pairs,
         )
 
     return dataset(loaded.train, train=True), dataset(loaded.valid, train=False)

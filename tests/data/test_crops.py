@@ -323,3 +323,18 @@ def test_on_device_windows_equal_the_host_ones(sampling):
         (a,), (b,) = host[i], device[i]
         np.testing.assert_allclose(keras.ops.convert_to_numpy(b["audio"]), a["audio"], atol=1e-7)
         np.testing.assert_array_equal(b["length"], a["length"])
+
+
+def test_pairs_are_two_crops_of_one_clip():
+    bank = ramp_bank()
+    ds = CropDataset(bank, segment_seconds=SEG, batch_size=6, pairs=True, segments_per_epoch=10)
+    assert len(ds) == 2
+    for i in range(len(ds)):
+        (x,) = ds[i]
+        assert x["audio"].shape[0] == 6  # pairs keep every batch full
+        first = x["audio"][:3, 0] * 32767.0
+        second = x["audio"][3:, 0] * 32767.0
+        clip_of = np.searchsorted(bank.starts, np.round(np.stack([first, second])) - 1, "right")
+        np.testing.assert_array_equal(clip_of[0], clip_of[1])
+    with pytest.raises(DatasetError, match="even batch_size"):
+        CropDataset(bank, segment_seconds=SEG, batch_size=5, pairs=True)

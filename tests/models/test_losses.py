@@ -78,3 +78,14 @@ def test_active_units():
     assert losses.active_units(z, threshold=10.0) == 0
     with pytest.raises(ValueError):
         losses.active_units(z[:1])
+
+
+def test_clip_consistency_loss_rewards_pairs_and_ignores_scale(rng):
+    z = rng.normal(size=(8, 6)).astype("float32")
+    paired = np.concatenate([z[:4], 3.0 * z[:4]])  # same directions, another scale
+    low = float(losses.clip_consistency_loss(paired, temperature=0.1))
+    chance = float(losses.clip_consistency_loss(z, temperature=1e3))  # logits ~ equal
+    assert low < 0.1
+    assert chance == pytest.approx(np.log(4), rel=1e-3)
+    shuffled = np.concatenate([z[:4], z[[1, 2, 3, 0]]])  # every pair mismatched
+    assert float(losses.clip_consistency_loss(shuffled, temperature=0.1)) > np.log(4)

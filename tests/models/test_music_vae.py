@@ -154,3 +154,20 @@ def test_models_built_while_loading_keep_each_gru_in_its_own_wrapper():
             }
             assert len(wrappers) == 2 and len(grus) == 4
             assert [w.backward_layer.go_backwards for w in wrappers] == [True, True]
+
+
+def test_consistency_term_trains_only_on_paired_batches():
+    keras.utils.set_random_seed(0)
+    model = MusicVAE(**tiny_model_kwargs(consistency_weight=0.5))
+    x = sinusoids(8, seed=3)
+    pairs = {"audio": np.concatenate([x[:4], x[:4]]), "length": np.full(8, x.shape[1], "int32")}
+    model.adapt(x)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = model.fit(pairs, batch_size=8, epochs=3, verbose=0, shuffle=False).history
+    assert history["consistency_loss"][-1] < history["consistency_loss"][0]
+    evaluated = model.evaluate(pairs, batch_size=8, verbose=0, return_dict=True)
+    assert "consistency_loss" not in evaluated or evaluated["consistency_loss"] == 0
+    restored = MusicVAE.from_config(model.get_config())
+    assert restored.consistency_weight == 0.5
+    with pytest.raises(ConfigError, match="consistency_weight"):
+        MusicVAE(**tiny_model_kwargs(consistency_weight=-1.0))

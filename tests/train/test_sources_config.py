@@ -353,3 +353,14 @@ def test_unlabelled_main_clips_add_no_empty_label(tmp_path):
     c = config(tmp_path, training={"sampling": "crops"})
     bank = training_sources(c).train
     assert bank.label_names == ("high", "low")
+
+
+def test_a_consistency_loss_draws_pairs_of_crops(tmp_path):
+    c = config(tmp_path, training={"sampling": "crops", "batch_size": 4})
+    c["model"]["consistency_weight"] = 0.1
+    train_ds, _ = segment_datasets(c)
+    assert train_ds.pairs and len(train_ds[0][0]["audio"]) == 4
+    grid = config(tmp_path)
+    grid["model"]["consistency_weight"] = 0.1
+    with pytest.raises(ConfigError, match=r"consistency_weight needs training\.sampling: crops"):
+        segment_datasets(grid)
