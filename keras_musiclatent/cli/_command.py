@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-__all__ = ["Command", "add_config_options", "print_json"]
+__all__ = ["Command", "add_config_options", "positive_int", "print_json"]
 
 
 class Command(NamedTuple):
@@ -27,6 +27,17 @@ class Command(NamedTuple):
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
+
+
+def positive_int(text: str) -> int:
+    """An ``argparse`` type: an integer of at least 1 (else a one-line usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def print_json(payload: Any) -> None:

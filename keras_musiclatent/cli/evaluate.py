@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from keras_musiclatent._files import atomic_path, write_json
-from keras_musiclatent.cli._command import Command, print_json
+from keras_musiclatent.cli._command import Command, positive_int, print_json
 from keras_musiclatent.data.sources import load_table, nonempty_split
 from keras_musiclatent.errors import MusicLatentError
 from keras_musiclatent.evaluate.card import render_card
@@ -42,8 +42,10 @@ def _configure(p: argparse.ArgumentParser) -> None:
         default="excluded",
         help="unlabelled split(s) joined by '+' added to PCA's training data; '' for none",
     )
-    p.add_argument("--audio-segments", type=int, default=120, help="segments inverted to audio")
-    p.add_argument("--pairs", type=int, default=10, help="clip pairs interpolated")
+    p.add_argument(
+        "--audio-segments", type=positive_int, default=120, help="segments inverted to audio"
+    )
+    p.add_argument("--pairs", type=positive_int, default=10, help="clip pairs interpolated")
     p.add_argument(
         "--peer",
         default=PEER,

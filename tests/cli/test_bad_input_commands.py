@@ -102,3 +102,12 @@ def test_random_bytes_mp3_is_one_line_naming_the_file(tmp_path, capfd, tiny_spac
     err = capfd.readouterr().err  # descriptor 2 itself: the decoder's C library writes there
     assert status == 1 and err.count("\n") == 1, err
     assert err.startswith(f"musiclatent: error: {path}:") and "does not exist" not in err, err
+
+
+@pytest.mark.parametrize("option", ["--audio-segments", "--pairs"])
+def test_evaluate_refuses_zero_counts_in_one_line(tmp_path, capsys, option):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["evaluate", "gtzan-vae", "--data", str(tmp_path), option, "0"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith(f"argument {option}: must be at least 1, got 0")
