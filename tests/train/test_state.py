@@ -132,7 +132,7 @@ def kill_during_run(config: dict, out: Path, tmp_path: Path, target: str, nth: i
     [
         # After the epoch's state is committed, before last.keras is in place (the window
         # where Keras's backup used to be ahead of history.csv and last.keras).
-        "last.keras",
+        pytest.param("last.keras", marks=pytest.mark.slow),
         pytest.param("state.json", marks=pytest.mark.slow),  # before the commit
         pytest.param("history.csv", marks=pytest.mark.slow),  # after it, before the history
         pytest.param("training.json", marks=pytest.mark.slow),  # before the counters
@@ -237,6 +237,7 @@ def make_legacy_run(data: Path, tmp_path: Path, metadata: bytes, bkp: bytes | No
     return config, out
 
 
+@pytest.mark.slow
 def test_cut_keras_metadata_is_recovered_from_its_copy(data, tmp_path):
     config, out = make_legacy_run(data, tmp_path, b"", b'{"epoch": 2, "batch": 0}')
     result = train(config, out=out, resume=True, verbose=0)

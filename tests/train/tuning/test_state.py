@@ -54,6 +54,7 @@ def test_second_search_on_a_folder_is_refused(tiny_data, tmp_path, monkeypatch):
         run_search(tiny_search(tiny_data), out=out, verbose=0)
 
 
+@pytest.mark.slow
 def test_cut_state_files(tiny_data, tmp_path):
     """A cut trial.json of the running trial: the trial runs again; a cut oracle.json or a cut
     file of a finished trial: one error naming the file."""
