@@ -26,12 +26,16 @@ from keras_musiclatent.train.loop import train
 __all__ = ["COMMANDS"]
 
 
-def _configure(p: argparse.ArgumentParser) -> None:
+def _add_config_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "config",
         metavar="CONFIG",
         help="a config file (YAML/JSON) or a shipped recipe name: " + ", ".join(shipped_recipes()),
     )
+
+
+def _configure(p: argparse.ArgumentParser) -> None:
+    _add_config_argument(p)
     p.add_argument("--out", required=True, type=Path, help="run folder")
     add_config_options(p)
     p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
@@ -71,11 +75,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _configure_shards(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "config",
-        metavar="CONFIG",
-        help="a config file (YAML/JSON) or a shipped recipe name: " + ", ".join(shipped_recipes()),
-    )
+    _add_config_argument(p)
     p.add_argument("--out", required=True, type=Path, help="folder for the shards")
     add_config_options(p)
     p.add_argument("--max-mb", type=float, default=50.0, help="largest shard, in MB (default: 50)")

@@ -13,6 +13,20 @@ from keras_musiclatent.errors import DatasetError
 AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".ogg", ".mp3", ".au", ".aiff", ".aif")
 
 
+def batch_index(idx: int, batches: int) -> int:
+    """``idx`` as a batch number in ``range(batches)`` (negative counts from the end), the
+    ``PyDataset.__getitem__`` convention of the segment datasets.
+
+    Raises:
+        IndexError: out of range.
+    """
+    if idx < 0:
+        idx += batches
+    if not 0 <= idx < batches:
+        raise IndexError(f"batch {idx} out of range for {batches} batches")
+    return idx
+
+
 def check_root(root: str | os.PathLike, *, what: str = "dataset") -> Path:
     """Return ``root`` as a Path, or raise DatasetError when it is missing or not a folder."""
     path = Path(root).expanduser()

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 from keras_musiclatent import audio
+from keras_musiclatent.data._common import batch_index
 from keras_musiclatent.data.bank import AudioBank
 from keras_musiclatent.errors import DatasetError
 
@@ -129,11 +130,7 @@ class CropDataset(keras.utils.PyDataset):
         return len(self)
 
     def __getitem__(self, idx: int) -> tuple[Any, ...]:
-        n = len(self)
-        if idx < 0:
-            idx += n
-        if not 0 <= idx < n:
-            raise IndexError(f"batch {idx} out of range for {n} batches")
+        idx = batch_index(idx, len(self))
         rows = min(self.batch_size, self.num_segments - idx * self.batch_size)
         if self.sampling == "grid":
             sl = slice(idx * self.batch_size, idx * self.batch_size + rows)

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from keras_musiclatent import audio
+from keras_musiclatent.data._common import batch_index
 from keras_musiclatent.data.cache import AudioCache
 from keras_musiclatent.data.segments import build_index, cut_window, label_ids
 from keras_musiclatent.data.table import ClipTable
@@ -161,11 +162,7 @@ class SegmentDataset(keras.utils.PyDataset):
         return len(self)
 
     def __getitem__(self, idx: int) -> tuple[Any, ...]:
-        n = len(self)
-        if idx < 0:
-            idx += n
-        if not 0 <= idx < n:
-            raise IndexError(f"batch {idx} out of range for {n} batches")
+        idx = batch_index(idx, len(self))
         rows = self._order[idx * self.batch_size : (idx + 1) * self.batch_size]
         clips = self._index.clip[rows]
         segs = self._index.segment[rows]

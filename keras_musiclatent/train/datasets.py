@@ -260,12 +260,12 @@ def export_shards(
     d = config["data"]
     if d["dataset"] == "shards":
         raise ConfigError(f"{d['root']} is a shards export already")
-    _, valid = tables(config)
     forced = copy.deepcopy(dict(config))
     forced["training"] = {**forced["training"], "sampling": "crops"}
-    bank = training_sources(forced, progress=progress).train
+    loaded = training_sources(forced, progress=progress)
+    bank = loaded.train
     valid_bank = AudioBank.from_tables(
-        [valid],
+        [loaded.valid],
         sample_rate=int(d["sample_rate"]),
         cache_dir=resolve_cache_dir(d["cache_dir"]),
         progress=progress,

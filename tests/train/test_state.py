@@ -266,13 +266,15 @@ class SimulatedCrashError(Exception):
     pass
 
 
+def stop_in_epoch_two(self, epoch, logs=None):
+    """Patched over ``TerminateOnNaN.on_epoch_end``: a crash at the end of the second epoch."""
+    if epoch == 1:
+        raise SimulatedCrashError
+
+
 def test_resumed_run_reproduces_the_uninterrupted_one(data, tmp_path, monkeypatch):
     config = tiny_config(data, epochs=3)
     reference = train(config, out=tmp_path / "whole", verbose=0).history
-
-    def stop_in_epoch_two(self, epoch, logs=None):
-        if epoch == 1:
-            raise SimulatedCrashError
 
     with monkeypatch.context() as patch:
         patch.setattr(keras.callbacks.TerminateOnNaN, "on_epoch_end", stop_in_epoch_two)
@@ -307,10 +309,6 @@ def test_resumed_crop_run_with_an_extra_source_reproduces_the_uninterrupted_one(
     info = json.loads((tmp_path / "whole" / "training.json").read_text())
     assert info["sampling"] == "crops" and info["train_segments"] == 12
     assert info["train_clips"] > 4  # the folder's train split and the extra source's clips
-
-    def stop_in_epoch_two(self, epoch, logs=None):
-        if epoch == 1:
-            raise SimulatedCrashError
 
     with monkeypatch.context() as patch:
         patch.setattr(keras.callbacks.TerminateOnNaN, "on_epoch_end", stop_in_epoch_two)
