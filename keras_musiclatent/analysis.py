@@ -154,7 +154,8 @@ def probe(
         >>> space.probe("song.wav", dim=5).summary()  # doctest: +SKIP
     """
     dim = _check_dim(space, dim)
-    z0 = space.latents(audio_or_path)
+    # Only the global latent moves; the segment keeps its own time-varying latent.
+    z0, t0 = space.latents_and_time(audio_or_path)
     if not 0 <= segment < len(z0):
         raise LatentShapeError(f"segment {segment} out of range (clip has {len(z0)})")
     mean, std = space.latent_statistics()
@@ -168,7 +169,8 @@ def probe(
         sds = (vals - mean[dim]) / std[dim]
     z = np.repeat(z0[segment : segment + 1], len(vals), axis=0).astype(np.float32)
     z[:, dim] = vals
-    log_mel = space.decode(z)
+    time = None if t0 is None else np.repeat(t0[segment : segment + 1], len(vals), axis=0)
+    log_mel = space.decode(z, time=time)
     # One inversion of the whole sweep, normalised together: loudness changes stay visible.
     waves = space.to_audio(log_mel, n_iter=n_iter).reshape(len(vals), -1)
     descriptors = describe_batch(waves, sample_rate=space.sample_rate)
@@ -185,19 +187,24 @@ def probe(
     )
 
 
-def _reference_segments(space: LatentSpace, reference: Sequence[Any], limit: int) -> np.ndarray:
-    """Up to ``limit`` segment latents taken evenly from every reference clip.
+def _reference_segments(
+    space: LatentSpace, reference: Sequence[Any], limit: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Up to ``limit`` segment latents taken evenly from every reference clip, with their
+    time-varying latents (``None`` when the model has none or a reference is bare latents).
 
     Each clip gives ``ceil(limit / clips)`` segments spread over its length (all of a short
     clip), so every clip counts and the set does not depend on the clips' order.
     """
-    latents = [space.latents(r) for r in reference]
+    latents = [space.latents_and_time(r) for r in reference]
     per_clip = max(1, -(-limit // len(latents)))
-    rows = []
-    for z in latents:
+    rows, times = [], []
+    for z, t in latents:
         idx = np.unique(np.linspace(0, len(z) - 1, min(per_clip, len(z))).round().astype(int))
         rows.append(z[idx])
-    return np.concatenate(rows).astype(np.float32)
+        times.append(None if t is None else t[idx])
+    time = None if any(t is None for t in times) else np.concatenate(times)
+    return np.concatenate(rows).astype(np.float32), time
 
 
 def explain_dimensions(
@@ -242,14 +249,14 @@ def explain_dimensions(
     sds_arr = np.asarray(sds, np.float64)
     if sds_arr.size < 2:
         raise ConfigError("sds must hold at least two values")
-    base = _reference_segments(space, reference, max_segments)
+    base, base_time = _reference_segments(space, reference, max_segments)
     mean, std = space.latent_statistics()
     n, k = len(base), len(sds_arr)
     reports = []
     for dim in progress_bar(dims, desc="dimensions", progress=progress, unit="dim"):
         z = np.repeat(base, k, axis=0)
         z[:, dim] = np.tile(mean[dim] + sds_arr * std[dim], n)
-        log_mel = space.decode(z)
+        log_mel = space.decode(z, time=None if base_time is None else np.repeat(base_time, k, 0))
         shaped = log_mel.reshape(n, k, *log_mel.shape[1:])
         change = float(np.mean(np.abs(shaped[:, -1] - shaped[:, 0])))
         waves = space.to_audio(log_mel, n_iter=n_iter).reshape(n * k, -1)
@@ -290,6 +297,8 @@ def attribute_vector(
 
     Returns:
         ``(latent_dim,)`` float32 vector for :func:`shift`.
+
+    The vector lives in the global latent (a model's time-varying latent is left out).
 
     Example:
         >>> brighter = space.attribute_vector(clips, by="spectral_centroid")  # doctest: +SKIP
@@ -356,6 +365,8 @@ def shift(
         raise LatentShapeError(
             f"vector must have shape ({space.latent_dim},), got {np.shape(vector)}"
         )
-    z = (space.latents(audio_or_path) + amount * vec).astype(np.float32)
-    log_mel = space.decode(z)
+    # The global latent moves; every segment keeps its own time-varying latent.
+    z0, time = space.latents_and_time(audio_or_path)
+    z = (z0 + amount * vec).astype(np.float32)
+    log_mel = space.decode(z, time=time)
     return Decoded(z, log_mel, space.to_audio(log_mel) if audio else None)

@@ -320,13 +320,16 @@ class LatentSpace:
             MissingComponentError: the model has no latent space (use :meth:`embed`).
         """
         self._require_decoder("encode to latents")
-        means, log_vars, zs, lengths = [], [], [], []
+        means, log_vars, zs, lengths, times = [], [], [], [], []
+        timed = bool(getattr(self.model, "time_latent_dim", 0))
         for windows, lens in self.segment_windows(audio_or_path, sr=sr):
             m, lv, z = self.model.encode(windows, sample=sample, batch_size=_BATCH)
             means.append(m)
             log_vars.append(lv)
             zs.append(z)
             lengths.append(lens)
+            if timed:
+                times.append(self.model.encode_time(windows, batch_size=_BATCH))
         lengths_arr = np.concatenate(lengths).astype(np.int64)
         size = self.model.samples
         num_samples = int(size * (len(lengths_arr) - 1) + lengths_arr[-1])
@@ -337,6 +340,7 @@ class LatentSpace:
             lengths=lengths_arr,
             num_samples=num_samples,
             sample_rate=self.sample_rate,
+            time=np.concatenate(times) if timed else None,
         )
 
     def log_mel(self, audio_or_path: AudioSource, *, sr: int | None = None) -> np.ndarray:
@@ -350,10 +354,44 @@ class LatentSpace:
     def _as_latents(self, z: Any) -> np.ndarray:
         return _rows(z.mean if isinstance(z, Encoding) else z, self.latent_dim, "latents")
 
-    def decode(self, z: Any) -> np.ndarray:
-        """Latents ``(n, latent_dim)`` (or an Encoding) → log-mel dB ``(n, frames, mels)``."""
+    @property
+    def has_time_latent(self) -> bool:
+        """True when the model has a time-varying latent beside the global one."""
+        return bool(getattr(self.model, "time_latent_dim", 0))
+
+    def decode(self, z: Any, *, time: np.ndarray | None = None) -> np.ndarray:
+        """Latents → log-mel dB ``(n, frames, mels)``.
+
+        Args:
+            z: global latents ``(n, latent_dim)``, or an :class:`Encoding` (whose time-varying
+                latent is used when ``time`` is not given).
+            time: time-varying latents ``(n, time_steps, time_latent_dim)`` (a model with
+                one); ``None`` (and no Encoding): the prior's, a flat average envelope.
+
+        Example:
+            >>> enc = space.encode("song.wav")  # doctest: +SKIP
+            >>> space.decode(enc)  # global and time-varying latent  # doctest: +SKIP
+            >>> space.decode(enc.mean)  # global latent alone  # doctest: +SKIP
+        """
         self._require_decoder("decode")
-        return self.model.decode(self._as_latents(z), batch_size=_BATCH)
+        if time is None and isinstance(z, Encoding):
+            time = z.time
+        if time is not None and not self.has_time_latent:
+            raise LatentShapeError(f"{self.name} has no time-varying latent; time must be None")
+        return self.model.decode(self._as_latents(z), z_time=time, batch_size=_BATCH)
+
+    def latents_and_time(self, x: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(global latents (k, latent_dim), time-varying latents (k, steps, dim) or None)``
+        of a path, waveform or :class:`Encoding`; latents given as such have no time part
+        (``None``: decoding uses the prior's)."""
+        if isinstance(x, Encoding):
+            return x.mean, x.time
+        if not isinstance(x, str | os.PathLike):
+            arr = np.asarray(x)
+            if arr.dtype.kind == "f" and arr.ndim in (1, 2) and arr.shape[-1] == self.latent_dim:
+                return _rows(arr, self.latent_dim, "latents"), None
+        enc = self.encode(x)
+        return enc.mean, enc.time
 
     def to_audio(
         self,
@@ -418,7 +456,7 @@ class LatentSpace:
     ) -> np.ndarray:
         """Encode, decode and invert a clip: the waveform a listener gets back."""
         enc = self.encode(audio_or_path, sr=sr)
-        return self.to_audio(self.decode(enc.mean), n_iter=n_iter, num_samples=enc.num_samples)
+        return self.to_audio(self.decode(enc), n_iter=n_iter, num_samples=enc.num_samples)
 
     def sample(
         self, n: int = 1, *, temperature: float = 1.0, seed: int | None = None, audio: bool = True
@@ -472,7 +510,9 @@ class LatentSpace:
 
         Args:
             a, b: paths, waveforms, :class:`Encoding` s or latents ``(segments, latent_dim)``.
-                The longer clip is cut to the shorter one's segments.
+                The longer clip is cut to the shorter one's segments. Only the global latent
+                is interpolated: every step keeps ``a``'s time-varying latent (its onsets and
+                envelope; the prior's when ``a`` is given as latents).
             steps: points including both ends (>= 2).
             method: ``"slerp"`` (MusicVAE's default) or ``"lerp"``.
             audio: invert each step to audio.
@@ -485,7 +525,8 @@ class LatentSpace:
             raise ConfigError(f"steps must be at least 2, got {steps}")
         if method not in ("slerp", "lerp"):
             raise ConfigError(f"method must be 'slerp' or 'lerp', got {method!r}")
-        za, zb = self.latents(a), self.latents(b)
+        za, time_a = self.latents_and_time(a)
+        zb = self.latents(b)
         k = min(len(za), len(zb))
         za, zb = za[:k], zb[:k]
         ts = np.linspace(0.0, 1.0, steps)
@@ -493,7 +534,9 @@ class LatentSpace:
             [slerp(za, zb, t) if method == "slerp" else (1 - t) * za + t * zb for t in ts]
         ).astype(np.float32)  # (steps, k, latent_dim)
         # One decoder pass and one batched inversion for the whole walk.
-        log_mel = self.decode(path.reshape(steps * k, -1)).reshape(steps, k, *self._grid)
+        time = None if time_a is None else np.tile(time_a[:k], (steps, 1, 1))
+        log_mel = self.decode(path.reshape(steps * k, -1), time=time)
+        log_mel = log_mel.reshape(steps, k, *self._grid)
         waves = self.to_audio_many(log_mel, n_iter=n_iter) if audio else None
         return [
             Decoded(path[i], log_mel[i], None if waves is None else waves[i]) for i in range(steps)

@@ -21,6 +21,8 @@ class Encoding:
         lengths: ``(segments,)`` real samples in each segment.
         num_samples: samples of the clip at ``sample_rate``.
         sample_rate: Hz.
+        time: ``(segments, time_steps, time_latent_dim)`` the time-varying latent (its mean;
+            the autoencoder's code) of a model that has one, else ``None``.
     """
 
     mean: np.ndarray
@@ -29,6 +31,7 @@ class Encoding:
     lengths: np.ndarray
     num_samples: int
     sample_rate: int
+    time: np.ndarray | None = None
 
     @property
     def segments(self) -> int:

@@ -71,7 +71,7 @@ def test_explain_uses_every_reference_in_any_order(space):
 
 def test_reference_segments_take_every_clip(space):
     clips = [tone(7.0), tone(1.0), tone(4.0)]
-    z = analysis._reference_segments(space, clips, 3)
-    assert len(z) == 3  # one from each clip
-    z = analysis._reference_segments(space, clips, 100)
+    z, time = analysis._reference_segments(space, clips, 3)
+    assert len(z) == 3 and time is None  # one from each clip; no time-varying latent
+    z, _ = analysis._reference_segments(space, clips, 100)
     assert len(z) == sum(len(space.latents(c)) for c in clips)  # all of them

@@ -300,6 +300,12 @@ def _configure_explain(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-segments", type=int, default=8, help="reference segments, spread over every clip"
     )
+    p.add_argument(
+        "--min-r",
+        type=float,
+        default=0.5,
+        help="a dimension counts as named when its descriptor's |r| reaches this",
+    )
 
 
 def _run_explain(args: argparse.Namespace) -> int:
@@ -321,12 +327,23 @@ def _run_explain(args: argparse.Namespace) -> int:
         }
         for r in reports
     ]
-    write_json(args.out / "explain.json", {"model": space.name, "dimensions": rows})
+    named = sum(abs(r.correlation) >= args.min_r for r in reports)
+    write_json(
+        args.out / "explain.json",
+        {
+            "model": space.name,
+            "clips": len(files),
+            "named_dimensions": int(named),
+            "min_r": args.min_r,
+            "dimensions": rows,
+        },
+    )
     for r in rows:
         print(
             f"dim {r['dim']:3d}  changes {r['change_db']:6.2f} dB  "
             f"{r['descriptor']:<20s} r={r['correlation']:+.2f}"
         )
+    print(f"{named} of {len(rows)} dimensions have a descriptor with |r| >= {args.min_r:g}")
     return 0
 
 

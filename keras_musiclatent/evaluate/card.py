@@ -27,6 +27,31 @@ def _peer_note(genre: dict[str, Any]) -> list[str]:
     return [f"No pretrained peer row: {note}.", ""] if note else []
 
 
+def _time_rows(rec: dict[str, Any]) -> list[str]:
+    """Rows of a model with a time-varying latent: both latents beside PCA, same numbers."""
+    if "global_time_rmse_db" not in rec:
+        return []
+    steps, dim = rec["time_latent"]
+    n = rec["numbers_per_segment"]
+    return [
+        f"| global + time-varying latent ({n} numbers: + {steps} steps x {dim}) "
+        f"| **{rec['global_time_rmse_db']:.2f}** |",
+        f"| PCA, same numbers per segment ({n}) | {rec['pca_same_numbers_rmse_db']:.2f} |",
+    ]
+
+
+def _time_note(rec: dict[str, Any]) -> list[str]:
+    if "global_time_rmse_db" not in rec:
+        return []
+    return [
+        "",
+        "The latent RMSE row decodes the global latent alone (the time-varying latent at its "
+        "prior's mean); with both latents the RMSE is "
+        f"{_pct(rec['reduction_vs_pca_same_numbers'])} lower than PCA's with as many numbers "
+        "(negative: higher). The audio row inverts the decode of both.",
+    ]
+
+
 def render_card(result: dict[str, Any], *, command: str, metadata: dict[str, Any]) -> str:
     """Markdown card of an :func:`~keras_musiclatent.evaluate.evaluator.evaluate_space` result.
 
@@ -67,6 +92,7 @@ def render_card(result: dict[str, Any], *, command: str, metadata: dict[str, Any
         f"| PCA, same dimensions ({result['latent_dim']}) | {rec['pca_same_dims_rmse_db']:.2f} |",
         f"| PCA, same bitrate ({comp['bits_per_dim']}-bit coefficients) "
         f"| {rec['pca_same_bitrate_rmse_db']:.2f} |",
+        *_time_rows(rec),
         f"| audio RMSE (after inversion, {rec['audio_segments']} segments) "
         f"| {rec['audio_rmse_db']:.2f} |",
         f"| inversion alone (original log-mel -> audio) | {rec['inversion_only_rmse_db']:.2f} |",
@@ -74,6 +100,7 @@ def render_card(result: dict[str, Any], *, command: str, metadata: dict[str, Any
         f"Latent RMSE vs PCA at equal dimensions: {_pct(rec['reduction_vs_pca'])} lower "
         "(negative: higher). Active units: "
         f"{result['active_units']} / {result['latent_dim']}.",
+        *_time_note(rec),
         "",
         "## Compression",
         "",

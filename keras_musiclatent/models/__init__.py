@@ -9,6 +9,7 @@ from keras_musiclatent.models.mel_decoder import MelDecoder
 from keras_musiclatent.models.music_vae import MusicVAE
 from keras_musiclatent.models.musicnn import MSD_TAGS, MusicnnBackbone
 from keras_musiclatent.models.pca_init import initialize_from_pca
+from keras_musiclatent.models.time_encoder import TimeLatentEncoder
 
 __all__ = [
     "MSD_TAGS",
@@ -19,6 +20,7 @@ __all__ = [
     "MusicAutoencoder",
     "MusicVAE",
     "MusicnnBackbone",
+    "TimeLatentEncoder",
     "active_units",
     "initialize_from_pca",
 ]

@@ -22,12 +22,14 @@ from keras_musiclatent.models.losses import (
     clip_consistency_loss,
     free_bits_kl,
     gaussian_kl,
+    genre_terms,
     kl_weight,
     masked_reconstruction_loss,
     spectral_rmse_db,
 )
 from keras_musiclatent.models.mel_decoder import MelDecoder
 from keras_musiclatent.models.musicnn_encoder import MusicnnEncoder
+from keras_musiclatent.models.time_encoder import TimeLatentEncoder
 
 __all__ = ["BOTTLENECKS", "LatentAudioModel", "build_parts", "fixed_bottleneck"]
 
@@ -60,6 +62,7 @@ def build_parts(
     linear_path_trainable: bool = True,
     encoder_trainable: bool = True,
     musicnn_backbone: dict[str, Any] | None = None,
+    time_latent_dim: int = 0,
 ) -> dict[str, Any]:
     """The layers both models share: front end, encoder backbone, decoder.
 
@@ -127,6 +130,7 @@ def build_parts(
         dropout=dropout,
         linear_path=linear_path,
         linear_path_trainable=linear_path_trainable,
+        time_latent_dim=time_latent_dim,
         name="decoder",
     )
     return {
@@ -138,6 +142,17 @@ def build_parts(
         "encoder": backbone,
         "decoder": decoder,
         "decoder_sequence": decoder_sequence,
+        "time_encoder": (
+            TimeLatentEncoder(
+                frames=frames,
+                n_mels=n_mels,
+                steps=decoder.steps,
+                dim=time_latent_dim,
+                name="time_encoder",
+            )
+            if time_latent_dim
+            else None
+        ),
     }
 
 
@@ -230,6 +245,19 @@ class LatentAudioModel(keras.Model):
         # training config with training.sampling: crops gives it. 0: no such term.
         consistency_weight: float = 0.0,
         consistency_temperature: float = 0.1,
+        # A frozen musicnn network (load musicnn-msd into it) whose 200-d embedding of the
+        # window joins the encoder's features before the latent heads: the global latent then
+        # starts from what a network trained on a million songs' tags knows.
+        musicnn_features: bool = False,
+        # Numbers per step of a time-varying latent (17 steps per 3-s segment, ~5.7 Hz, at the
+        # defaults) that carries onsets and loudness, which the time-independent global
+        # latent cannot; 0: the global latent alone (models saved before it existed).
+        time_latent_dim: int = 0,
+        # Genre names of a semi-supervised term: a linear softmax on the global latent mean is
+        # trained on the batches' labels (fit(x, labels), -1 = unlabelled; only the training
+        # clips the config labels). Empty or genre_weight 0: no such term.
+        genres: Sequence[str] = (),
+        genre_weight: float = 0.0,
         # 64 dims hold a 3-s segment's timbre and rhythm summary while staying easy to probe
         # and interpolate; with free bits, unused dims show up in active_units.
         latent_dim: int = 64,
@@ -309,6 +337,13 @@ class LatentAudioModel(keras.Model):
                 "consistency_weight must be >= 0 and consistency_temperature > 0, got "
                 f"{consistency_weight} and {consistency_temperature}"
             )
+        if time_latent_dim < 0:
+            raise ConfigError(f"time_latent_dim must be >= 0, got {time_latent_dim}")
+        if genre_weight < 0 or (genre_weight > 0 and len(genres) < 2):
+            raise ConfigError(
+                f"genre_weight must be >= 0 and needs at least 2 genres, got {genre_weight} "
+                f"and {list(genres)}"
+            )
         gaussian = bottleneck == "gaussian"
 
         # === Layers ===
@@ -335,6 +370,7 @@ class LatentAudioModel(keras.Model):
             linear_path_trainable=linear_path_trainable,
             encoder_trainable=encoder_trainable,
             musicnn_backbone=musicnn_backbone,
+            time_latent_dim=time_latent_dim,
         )
         log_mel_layer = parts["log_mel"]
         frame_mask_layer = parts["frame_mask"]
@@ -355,6 +391,26 @@ class LatentAudioModel(keras.Model):
                 bits=bits, bounded=bounded, seed=seed, name="bottleneck"
             )
         decoder = parts["decoder"]
+        time_encoder = parts["time_encoder"]
+        if time_encoder is not None:
+            if gaussian:
+                time_bottleneck = GaussianSampling(seed=seed, name="time_sampling")
+            else:
+                time_bottleneck = DeterministicBottleneck(
+                    bits=bits, bounded=bounded, seed=seed, name="time_bottleneck"
+                )
+        semantic = None
+        if musicnn_features:
+            semantic = MusicnnEncoder(
+                sample_rate=sample_rate,
+                samples=parts["samples"],
+                backbone=musicnn_backbone,
+                name="musicnn_features",
+            )
+            semantic.trainable = False
+        genre_head = (
+            keras.layers.Dense(len(genres), name="genre_logits") if genre_weight > 0 else None
+        )
         teacher_model = teacher_head = None
         if teacher is not None:
             teacher_model = MusicnnEncoder(
@@ -374,6 +430,8 @@ class LatentAudioModel(keras.Model):
         mask = frame_mask_layer(length)
         normalised = band_norm(log_mel)
         features = encoder_model(audio if encoder == "musicnn" else normalised)
+        if semantic is not None:
+            features = keras.layers.Concatenate(name="with_musicnn")([features, semantic(audio)])
         code = head(features)
         if z_linear is not None:
             flat = keras.layers.Flatten(name="flat_log_mel")(normalised)
@@ -387,7 +445,21 @@ class LatentAudioModel(keras.Model):
             outputs.update({"z_mean": code, "z_log_var": z_log_var})
         else:
             z = quantiser(code)
-        outputs.update({"z": z, "reconstruction": band_norm(decoder(z), inverse=True)})
+        decoder_inputs = z
+        if time_encoder is not None:
+            time_code = time_encoder(normalised)
+            if gaussian:
+                z_time = time_bottleneck([time_code["mean"], time_code["log_var"]])
+                outputs.update(
+                    {"z_time_mean": time_code["mean"], "z_time_log_var": time_code["log_var"]}
+                )
+            else:
+                z_time = time_bottleneck(time_code["mean"])
+            outputs["z_time"] = z_time
+            decoder_inputs = [z, z_time]
+        if genre_head is not None:
+            outputs["genre_logits"] = genre_head(code)
+        outputs.update({"z": z, "reconstruction": band_norm(decoder(decoder_inputs), inverse=True)})
         if teacher_model is not None:
             outputs["teacher"] = teacher_model(audio)
             outputs["teacher_prediction"] = teacher_head(code)
@@ -402,6 +474,15 @@ class LatentAudioModel(keras.Model):
         self.encoder = encoder_model
         self.z_linear = z_linear
         self.decoder = decoder
+        self.time_encoder = time_encoder
+        self.time_bottleneck = time_bottleneck if time_encoder is not None else None
+        self.semantic = semantic
+        self.genre_dense = genre_head
+        self.musicnn_features = bool(musicnn_features)
+        self.time_latent_dim = int(time_latent_dim)
+        self.time_steps = int(decoder.steps) if time_latent_dim else 0
+        self.genres = tuple(str(g) for g in genres)
+        self.genre_weight = float(genre_weight)
         if gaussian:
             self.z_mean_dense = head
             self.z_log_var_dense = z_log_var_dense
@@ -461,6 +542,11 @@ class LatentAudioModel(keras.Model):
             self.teacher_tracker = keras.metrics.Mean(name="teacher_loss")
         if self.consistency_weight > 0:
             self.consistency_tracker = keras.metrics.Mean(name="consistency_loss")
+        if time_encoder is not None and gaussian:
+            self.time_kl_tracker = keras.metrics.Mean(name="time_kl")
+        if genre_head is not None:
+            self.genre_loss_tracker = keras.metrics.Mean(name="genre_loss")
+            self.genre_accuracy_tracker = keras.metrics.Mean(name="genre_accuracy")
 
     @property
     def is_variational(self) -> bool:
@@ -484,6 +570,10 @@ class LatentAudioModel(keras.Model):
                 "teacher_weight": self.teacher_weight,
                 "consistency_weight": self.consistency_weight,
                 "consistency_temperature": self.consistency_temperature,
+                "musicnn_features": self.musicnn_features,
+                "time_latent_dim": self.time_latent_dim,
+                "genres": list(self.genres),
+                "genre_weight": self.genre_weight,
                 "latent_dim": self.latent_dim,
                 "sample_rate": self.sample_rate,
                 "segment_seconds": self.segment_seconds,
@@ -598,6 +688,14 @@ class LatentAudioModel(keras.Model):
             kl_per_dim = gaussian_kl(y_pred["z_mean"], z_log_var)
             weight = kl_weight(self.kl_step, beta=self.beta, warmup_steps=self.kl_warmup_steps)
             total = total + weight * free_bits_kl(kl_per_dim, self.free_bits)
+            if self.time_encoder is not None:
+                # The same prior, weight and free bits per (step, dim) as the global latent.
+                time_log_var = ops.clip(
+                    y_pred["z_time_log_var"], -self.sampler.log_var_clip, self.sampler.log_var_clip
+                )
+                time_kl = gaussian_kl(y_pred["z_time_mean"], time_log_var)
+                total = total + weight * free_bits_kl(time_kl, self.free_bits)
+                self.time_kl_tracker.update_state(ops.mean(ops.sum(time_kl, axis=(1, 2))))
             if training:
                 self.kl_step.assign_add(1.0)
             self.kl_tracker.update_state(ops.mean(ops.sum(kl_per_dim, axis=-1)))
@@ -606,6 +704,11 @@ class LatentAudioModel(keras.Model):
             teacher_loss = ops.mean(ops.square(y_pred["teacher_prediction"] - target))
             total = total + self.teacher_weight * teacher_loss
             self.teacher_tracker.update_state(teacher_loss)
+        if self.genre_dense is not None and y is not None:
+            genre_loss, genre_accuracy = genre_terms(y_pred["genre_logits"], y)
+            total = total + self.genre_weight * genre_loss
+            self.genre_loss_tracker.update_state(genre_loss)
+            self.genre_accuracy_tracker.update_state(genre_accuracy)
         if training and self.consistency_weight > 0:
             # Only training batches come in pairs; validation is the protocol's grid.
             code = y_pred["z_mean"] if self.is_variational else y_pred["z"]
@@ -643,22 +746,72 @@ class LatentAudioModel(keras.Model):
     @property
     def encodes_log_mel(self) -> bool:
         """True when latents can be computed from a log-mel alone (:meth:`encode_log_mel`);
-        the musicnn encoder needs the waveform."""
-        return self.encoder_type != "musicnn"
+        the musicnn encoder and musicnn features need the waveform."""
+        return self.encoder_type != "musicnn" and self.semantic is None
+
+    def _features(self, audio, normalised):
+        features = self.encoder(
+            audio if self.encoder_type == "musicnn" else normalised, training=False
+        )
+        if self.semantic is not None:
+            features = ops.concatenate([features, self.semantic(audio, training=False)], axis=-1)
+        return features
 
     def _encode_batch(self, audio, *, sample: bool):
-        if self.encodes_log_mel:
-            return self._encode_log_mel(self.log_mel_layer(audio), sample=sample)
-        features = self.encoder(audio, training=False)
-        normalised = None
-        if self.z_linear is not None:
-            normalised = self.band_norm(self.log_mel_layer(audio))
-        return self._encode_features(features, normalised, sample=sample)
+        normalised = self.band_norm(self.log_mel_layer(audio))
+        return self._encode_features(self._features(audio, normalised), normalised, sample=sample)
 
     def _encode_log_mel(self, log_mel, *, sample: bool):
         normalised = self.band_norm(log_mel)
-        features = self.encoder(normalised, training=False)
-        return self._encode_features(features, normalised, sample=sample)
+        return self._encode_features(self._features(None, normalised), normalised, sample=sample)
+
+    def _encode_time(self, log_mel):
+        time_code = self.time_encoder(self.band_norm(log_mel), training=False)
+        if self.is_variational:
+            return time_code["mean"]
+        return self.time_bottleneck(time_code["mean"], training=False)
+
+    def encode_time(self, waveforms, *, batch_size: int = 32) -> np.ndarray:
+        """The time-varying latent ``(batch, time_steps, time_latent_dim)`` of waveforms
+        (its mean for the gaussian bottleneck; the quantised code for the deterministic one).
+
+        Raises:
+            ConfigError: the model has no time-varying latent (``time_latent_dim=0``).
+
+        Example:
+            >>> model.encode_time(waves).shape  # doctest: +SKIP
+            (n, 17, 4)
+        """
+        self._require_time_latent()
+        parts = [
+            ops.convert_to_numpy(self._encode_time(self.log_mel_layer(ops.convert_to_tensor(a))))
+            for a, _ in self._batches(waveforms, batch_size)
+        ]
+        return np.concatenate(parts)
+
+    def encode_time_log_mel(self, log_mel, *, batch_size: int = 32) -> np.ndarray:
+        """:meth:`encode_time` of log-mels in dB ``(batch, frames, n_mels)``."""
+        self._require_time_latent()
+        log_mel = self._checked_log_mel(log_mel)
+        parts = [
+            ops.convert_to_numpy(
+                self._encode_time(ops.convert_to_tensor(log_mel[i : i + batch_size]))
+            )
+            for i in range(0, len(log_mel), batch_size)
+        ]
+        return np.concatenate(parts)
+
+    def _require_time_latent(self) -> None:
+        if not self.time_latent_dim:
+            raise ConfigError("this model has no time-varying latent (time_latent_dim=0)")
+
+    def _checked_log_mel(self, log_mel) -> np.ndarray:
+        log_mel = np.asarray(log_mel, "float32")
+        if log_mel.ndim != 3 or log_mel.shape[1:] != (self.frames, self.n_mels):
+            raise ConfigError(
+                f"expected log-mels (batch, {self.frames}, {self.n_mels}), got {log_mel.shape}"
+            )
+        return log_mel
 
     def _encode_features(self, features, normalised, *, sample: bool):
         code = (self.z_mean_dense if self.is_variational else self.code_dense)(features)
@@ -709,12 +862,9 @@ class LatentAudioModel(keras.Model):
         Lets decodes be re-encoded (e.g. to classify an interpolation step) without audio.
         """
         if not self.encodes_log_mel:
-            raise ConfigError(f"encoder={self.encoder_type!r} encodes waveforms, not log-mels")
-        log_mel = np.asarray(log_mel, "float32")
-        if log_mel.ndim != 3 or log_mel.shape[1:] != (self.frames, self.n_mels):
-            raise ConfigError(
-                f"expected log-mels (batch, {self.frames}, {self.n_mels}), got {log_mel.shape}"
-            )
+            what = "musicnn_features" if self.semantic is not None else "the musicnn encoder"
+            raise ConfigError(f"a model with {what} encodes waveforms, not log-mels")
+        log_mel = self._checked_log_mel(log_mel)
         parts = [
             ops.convert_to_numpy(
                 self._encode_log_mel(
@@ -740,6 +890,10 @@ class LatentAudioModel(keras.Model):
     def compress(self, waveforms, *, batch_size: int = 32) -> np.ndarray:
         """Integer codes ``(batch, latent_dim)`` in ``[0, 2**bits)`` (deterministic, ``bits``)."""
         quantiser = self._quantiser()
+        if self.time_latent_dim:
+            raise ConfigError(
+                "compress stores the global code only; this model also has a time-varying latent"
+            )
         z, _, _ = self.encode(waveforms, batch_size=batch_size)
         return ops.convert_to_numpy(quantiser.quantize_codes(z, bounded=True))
 
@@ -748,25 +902,57 @@ class LatentAudioModel(keras.Model):
         z = ops.convert_to_numpy(self._quantiser().dequantize_codes(codes))
         return self.decode(z, batch_size=batch_size)
 
-    def _decode_batch(self, z):
-        normalised = self.decoder(z, training=False)
+    def _decode_batch(self, z, z_time=None):
+        inputs = z if self.time_encoder is None else [z, z_time]
+        normalised = self.decoder(inputs, training=False)
         return self.band_norm(normalised, inverse=True)
 
-    def decode(self, z, *, batch_size: int = 32) -> np.ndarray:
-        """Decode latents ``(batch, latent_dim)`` to log-mel dB ``(batch, frames, n_mels)``."""
+    def prior_time_latent(self, n: int) -> np.ndarray:
+        """``(n, time_steps, time_latent_dim)`` zeros: the prior's mean (gaussian) or the
+        code's centre (deterministic), what :meth:`decode` uses without ``z_time``."""
+        return np.zeros((int(n), self.time_steps, self.time_latent_dim), np.float32)
+
+    def decode(self, z, *, z_time=None, batch_size: int = 32) -> np.ndarray:
+        """Decode latents to log-mel dB ``(batch, frames, n_mels)``.
+
+        Args:
+            z: global latents ``(batch, latent_dim)``.
+            z_time: time-varying latents ``(batch, time_steps, time_latent_dim)`` of a model
+                that has them (e.g. a reference clip's, from :meth:`encode_time`); ``None``
+                decodes with :meth:`prior_time_latent` (a flat, average envelope).
+        """
         z = np.asarray(z, "float32")
         if z.ndim == 1:
             z = z[None, :]
+        if self.time_encoder is None:
+            if z_time is not None:
+                raise ConfigError("z_time given, but this model has no time-varying latent")
+        else:
+            z_time = (
+                self.prior_time_latent(len(z)) if z_time is None else np.asarray(z_time, "float32")
+            )
+            want = (len(z), self.time_steps, self.time_latent_dim)
+            if z_time.shape != want:
+                raise ConfigError(f"expected z_time of shape {want}, got {z_time.shape}")
         outs = [
-            ops.convert_to_numpy(self._decode_batch(ops.convert_to_tensor(z[i : i + batch_size])))
+            ops.convert_to_numpy(
+                self._decode_batch(
+                    ops.convert_to_tensor(z[i : i + batch_size]),
+                    None if z_time is None else ops.convert_to_tensor(z_time[i : i + batch_size]),
+                )
+            )
             for i in range(0, z.shape[0], batch_size)
         ]
         return np.concatenate(outs)
 
     def reconstruct(self, waveforms, *, batch_size: int = 32) -> np.ndarray:
-        """Log-mel dB of ``decode(encode(waveforms, sample=False)[0])``."""
+        """Log-mel dB of ``decode(encode(waveforms, sample=False)[0])``, with the waveforms'
+        own time-varying latent when the model has one."""
         z_mean, _, _ = self.encode(waveforms, sample=False, batch_size=batch_size)
-        return self.decode(z_mean, batch_size=batch_size)
+        z_time = (
+            self.encode_time(waveforms, batch_size=batch_size) if self.time_latent_dim else None
+        )
+        return self.decode(z_mean, z_time=z_time, batch_size=batch_size)
 
     def log_mel(self, waveforms) -> np.ndarray:
         """The input log-mel dB ``(batch, frames, n_mels)`` the model sees."""

@@ -15,6 +15,7 @@ __all__ = [
     "floor_db",
     "free_bits_kl",
     "gaussian_kl",
+    "genre_terms",
     "kl_weight",
     "masked_reconstruction_loss",
     "spectral_rmse_db",
@@ -151,6 +152,22 @@ def clip_consistency_loss(z, *, temperature: float = 0.1):
     return (
         -0.5 * (ops.sum(rows * diagonal) + ops.sum(cols * diagonal)) / ops.cast(half, logits.dtype)
     )
+
+
+def genre_terms(logits, labels):
+    """(mean cross-entropy, accuracy) over the labelled rows (``labels >= 0``); 0 for none.
+
+    Shapes: ``(batch, genres)`` logits, ``(batch,)`` int labels → two scalars.
+    """
+    labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
+    known = ops.cast(labels >= 0, "float32")
+    count = ops.maximum(ops.sum(known), 1.0)
+    safe = ops.maximum(labels, 0)
+    log_p = ops.log_softmax(logits, axis=-1)
+    picked = ops.take_along_axis(log_p, safe[:, None], axis=-1)[:, 0]
+    loss = -ops.sum(picked * known) / count
+    hit = ops.cast(ops.argmax(logits, axis=-1) == safe, "float32")
+    return loss, ops.sum(hit * known) / count
 
 
 def active_units(z_means: np.ndarray, *, threshold: float = 0.01) -> int:

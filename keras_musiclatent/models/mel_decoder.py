@@ -42,9 +42,14 @@ class MelDecoder(keras.Model):
             and the conv path learns what a linear map cannot.
         linear_path_trainable: train the linear path (``False`` keeps it as set, e.g. by
             ``initialize_from_pca``: Adam's per-weight steps would wreck its small weights).
+        time_latent_dim: numbers per step of a time-varying latent on the pooled time grid
+            (``steps`` of them), joined to the sequence before the GRU or transformer; 0: none,
+            and the decoder takes the global latent alone.
 
     Shapes:
-        ``(batch, latent_dim)`` → ``(batch, frames, n_mels)`` normalised log-mel.
+        ``(batch, latent_dim)`` → ``(batch, frames, n_mels)`` normalised log-mel; with
+        ``time_latent_dim``, ``[(batch, latent_dim), (batch, steps, time_latent_dim)]`` →
+        the same.
 
     Example:
         >>> dec = MelDecoder(latent_dim=4, frames=44, n_mels=32, conv_filters=(8, 8),
@@ -69,9 +74,12 @@ class MelDecoder(keras.Model):
         dropout: float = 0.1,
         linear_path: bool = False,
         linear_path_trainable: bool = True,
+        time_latent_dim: int = 0,
         **kwargs: Any,
     ) -> None:
         conv_filters, pool_sizes = check_conv_config(conv_filters, pool_sizes)
+        if time_latent_dim < 0:
+            raise ConfigError(f"time_latent_dim must be >= 0, got {time_latent_dim}")
         if sequence not in ("gru", "transformer"):
             raise ConfigError(f"sequence must be 'gru' or 'transformer', got {sequence!r}")
         steps, mels = reduced_grid(frames, n_mels, pool_sizes)
@@ -98,6 +106,10 @@ class MelDecoder(keras.Model):
         # === Functional Model ===
         inputs = keras.Input(shape=(latent_dim,), name="z")
         x = position(repeat(expand(inputs)))
+        z_time = None
+        if time_latent_dim:
+            z_time = keras.Input(shape=(steps, time_latent_dim), name="z_time")
+            x = keras.layers.Concatenate(name="with_time_latent")([x, z_time])
         for layer in sequence_layers:
             x = layer(x)
         x = to_grid(x)
@@ -135,7 +147,8 @@ class MelDecoder(keras.Model):
             linear = keras.layers.Reshape((frames, n_mels), name="linear_log_mel")(linear)
             outputs = keras.layers.Add(name="log_mel_sum")([outputs, linear])
         kwargs.setdefault("name", "mel_decoder")
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        model_inputs = inputs if z_time is None else [inputs, z_time]
+        super().__init__(inputs=model_inputs, outputs=outputs, **kwargs)
 
         # === Config ===
         self.latent_dim = int(latent_dim)
@@ -151,6 +164,8 @@ class MelDecoder(keras.Model):
         self.dropout = float(dropout)
         self.linear_path = bool(linear_path)
         self.linear_path_trainable = bool(linear_path_trainable)
+        self.time_latent_dim = int(time_latent_dim)
+        self.steps = int(steps)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -169,6 +184,7 @@ class MelDecoder(keras.Model):
                 "dropout": self.dropout,
                 "linear_path": self.linear_path,
                 "linear_path_trainable": self.linear_path_trainable,
+                "time_latent_dim": self.time_latent_dim,
             }
         )
         return config

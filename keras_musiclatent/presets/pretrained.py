@@ -24,8 +24,9 @@ def _layout(model: MusicnnBackbone) -> dict[str, Any]:
 def load_encoder_weights(model: Any, name: str = "musicnn-msd") -> Any:
     """Initialise a latent model's pretrained networks from a zoo model's shipped files.
 
-    Fills the musicnn encoder (``encoder="musicnn"``) and the musicnn teacher
-    (``teacher="musicnn"``), whichever the model has, with the default ``MSD_musicnn``
+    Fills the musicnn encoder (``encoder="musicnn"``), the musicnn teacher
+    (``teacher="musicnn"``) and the musicnn features (``musicnn_features=True``), whichever
+    the model has, with the default ``MSD_musicnn``
     layout. The zoo files are checked against their sha256 before they are read, and nothing
     is downloaded.
 
@@ -46,13 +47,17 @@ def load_encoder_weights(model: Any, name: str = "musicnn-msd") -> Any:
     """
     fronts = [
         part
-        for part in (getattr(model, "encoder", None), getattr(model, "teacher", None))
+        for part in (
+            getattr(model, "encoder", None),
+            getattr(model, "teacher", None),
+            getattr(model, "semantic", None),
+        )
         if isinstance(part, MusicnnEncoder)
     ]
     if not fronts:
         raise IncompatibleModelError(
-            f"{name} weights fit a model with encoder='musicnn' or teacher='musicnn'; this one "
-            "has neither"
+            f"{name} weights fit a model with encoder='musicnn', teacher='musicnn' or "
+            "musicnn_features=True; this one has none of them"
         )
     folder, expected = registry.resolve(name)
     source = load_model_files(folder, expected_sha256=expected).model

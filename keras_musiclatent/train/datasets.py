@@ -7,6 +7,7 @@ both need, so a trial trains on exactly the data a run would.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -153,6 +154,13 @@ def training_sources(config: Mapping[str, Any], *, progress: bool | None = None)
     if config["training"]["sampling"] == "grid" and not extra:
         return TrainingSources(train, valid)
     split_seed = 0 if d["split_seed"] is None else int(d["split_seed"])
+    genres = _genre_vocabulary(config)
+    if genres:
+        # The genre term learns from the main dataset's train split alone: the extra splits
+        # (GTZAN's faulty "excluded" clips) train the model as unlabelled music.
+        train = ClipTable(
+            [c if c.split == d["train_split"] else dataclasses.replace(c, label="") for c in train]
+        )
     extra_tables = []
     for name, source in extra.items():
         table = _source_table(source, split_seed)
@@ -165,8 +173,26 @@ def training_sources(config: Mapping[str, Any], *, progress: bool | None = None)
         sample_rate=int(d["sample_rate"]),
         cache_dir=resolve_cache_dir(d["cache_dir"]),
         progress=progress,
+        labels=genres,
     )
+    if genres:
+        # In memory with the same vocabulary, so validation reports the genre term too.
+        valid = AudioBank.from_tables(
+            [valid],
+            sample_rate=int(d["sample_rate"]),
+            cache_dir=resolve_cache_dir(d["cache_dir"]),
+            progress=progress,
+            labels=genres,
+        )
     return TrainingSources(bank, valid)
+
+
+def _genre_vocabulary(config: Mapping[str, Any]) -> list[str] | None:
+    """The model's genre names when it trains a genre term, else ``None``."""
+    model = config["model"]
+    if float(model.get("genre_weight", 0.0)) <= 0:
+        return None
+    return [str(g) for g in model.get("genres", ())]
 
 
 def segment_datasets(
@@ -193,8 +219,12 @@ def segment_datasets(
     d, training = config["data"], config["training"]
     # A clip-consistency loss compares two crops of one clip: only crops can pair up.
     pairs = float(config["model"].get("consistency_weight", 0.0)) > 0
-    if pairs and (training["sampling"] != "crops" or isinstance(loaded.train, ClipTable)):
+    crops = training["sampling"] == "crops" and not isinstance(loaded.train, ClipTable)
+    if pairs and not crops:
         raise ConfigError("model.consistency_weight needs training.sampling: crops")
+    labelled = _genre_vocabulary(config) is not None
+    if labelled and not crops:
+        raise ConfigError("model.genre_weight needs training.sampling: crops")
     batch_size = int(training["batch_size"])
     seconds = float(d["segment_seconds"])
     common = {
@@ -210,7 +240,11 @@ def segment_datasets(
             return SegmentDataset(clips, shuffle=train, seed=int(training["seed"]), **common)
         if not train:
             return CropDataset(
-                clips, batch_size=batch_size, segment_seconds=seconds, sampling="grid"
+                clips,
+                batch_size=batch_size,
+                segment_seconds=seconds,
+                sampling="grid",
+                include_labels=labelled,
             )
         return CropDataset(
             clips,
@@ -223,6 +257,7 @@ def segment_datasets(
             polarity=bool(training["augment"]["polarity"]),
             on_device=bool(training["device_audio"]),
             pairs=pairs,
+            include_labels=labelled,
         )
 
     return dataset(loaded.train, train=True), dataset(loaded.valid, train=False)

@@ -76,8 +76,12 @@ def test_probe_explain_sample_classify(tiny_space_dir, clips, tmp_path, capsys):
     probe = json.loads((tmp_path / "probe_dim1.json").read_text())
     assert len(probe["sds"]) == 7 and "spectral_centroid" in probe["descriptors"]
     assert main(["explain", str(clips[0]), *model, "--dims", "0", "3", "--out", str(tmp_path)]) == 0
-    dims = json.loads((tmp_path / "explain.json").read_text())["dimensions"]
+    explained = json.loads((tmp_path / "explain.json").read_text())
+    dims = explained["dimensions"]
     assert sorted(d["dim"] for d in dims) == [0, 3]
+    named = sum(abs(d["correlation"]) >= 0.5 for d in dims)
+    assert explained["named_dimensions"] == named and explained["min_r"] == 0.5
+    assert f"{named} of 2 dimensions have a descriptor with |r| >= 0.5" in capsys.readouterr().out
     capsys.readouterr()
     assert main(["sample", "-n", "2", *model, "--out", str(tmp_path)]) == 0
     assert len(_json(capsys)["wavs"]) == 2

@@ -45,7 +45,12 @@ TINY = [
     "model.latent_dim=4",
     "training.batch_size=4",
 ]
-TRAIN_TINY = [*TINY, "training.epochs=1", "training.reconstruction_examples=1"]
+TRAIN_TINY = [
+    *TINY,
+    "training.epochs=1",
+    "training.segments_per_epoch=16",
+    "training.reconstruction_examples=1",
+]
 TUNE_TINY = [
     *TINY,
     "data.max_clips=null",
@@ -82,7 +87,10 @@ def clips(tmp_path_factory) -> Path:
 
 def run_cli(words: list[str], cwd: Path, data: Path, cache: Path) -> subprocess.CompletedProcess:
     assert words[0] == "musiclatent"
-    words = [w.replace("path/to/gtzan", str(data)) for w in words]
+    # The generated clips stand in for GTZAN and for a folder of unlabelled music.
+    words = [
+        w.replace("path/to/gtzan", str(data)).replace("path/to/music", str(data)) for w in words
+    ]
     env = {**os.environ, "XDG_CACHE_HOME": str(cache), "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("PYTHONPATH", None)  # nothing but the installed package
     return subprocess.run(
