@@ -9,7 +9,7 @@ from typing import Any
 from keras_musiclatent._files import atomic_path, write_json
 from keras_musiclatent.cli._command import Command, positive_int, print_json
 from keras_musiclatent.data.sources import load_table, nonempty_split
-from keras_musiclatent.errors import MusicLatentError
+from keras_musiclatent.errors import ConfigError, MusicLatentError
 from keras_musiclatent.evaluate.card import render_card
 from keras_musiclatent.evaluate.evaluator import evaluate_space
 from keras_musiclatent.latent_space import LatentSpace
@@ -57,6 +57,19 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", default=None)
     p.add_argument("--json", type=Path, default=None, help="also write the result here")
     p.add_argument("--card", type=Path, default=None, help="also write a Markdown model card")
+    p.add_argument(
+        "--ablation",
+        type=Path,
+        default=None,
+        help="with --card: a Markdown ablation table (scripts/ablation.py) the card includes",
+    )
+
+
+def _read_ablation(args: argparse.Namespace) -> str:
+    try:
+        return Path(args.ablation).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"--ablation {args.ablation}: {exc.strerror or exc}") from None
 
 
 def _write_card(args: argparse.Namespace, result: dict[str, Any], space: LatentSpace) -> None:
@@ -64,7 +77,11 @@ def _write_card(args: argparse.Namespace, result: dict[str, Any], space: LatentS
         f"musiclatent evaluate {args.model} --data {args.data} --split {args.split}"
         f" --seed {args.seed}" + (" --no-peer" if args.no_peer else "")
     )
-    text = render_card(result, command=command, metadata=space.metadata)
+    ablation = None
+    if args.ablation is not None:
+        command += f" --ablation {args.ablation}"
+        ablation = _read_ablation(args)
+    text = render_card(result, command=command, metadata=space.metadata, ablation=ablation)
     with atomic_path(args.card) as tmp:
         tmp.write_text(text, encoding="utf-8")
     # A card inside a zoo model's folder is one of its files: refresh their sha256.
@@ -76,6 +93,8 @@ def _write_card(args: argparse.Namespace, result: dict[str, Any], space: LatentS
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.ablation is not None:
+        _read_ablation(args)  # a missing table fails before the long evaluation, not after
     table = load_table(args.data, dataset=args.dataset)
     chosen = nonempty_split(table, args.split)
     space = LatentSpace.load(args.model)

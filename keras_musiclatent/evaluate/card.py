@@ -36,7 +36,9 @@ def _time_rows(rec: dict[str, Any]) -> list[str]:
     return [
         f"| global + time-varying latent ({n} numbers: + {steps} steps x {dim}) "
         f"| **{rec['global_time_rmse_db']:.2f}** |",
-        f"| PCA, same numbers per segment ({n}) | {rec['pca_same_numbers_rmse_db']:.2f} |",
+        f"| PCA, same numbers per segment ({rec['pca_same_numbers_components']}"
+        f"{'' if rec['pca_same_numbers_components'] == n else ': fewer training segments'}) "
+        f"| {rec['pca_same_numbers_rmse_db']:.2f} |",
     ]
 
 
@@ -52,13 +54,21 @@ def _time_note(rec: dict[str, Any]) -> list[str]:
     ]
 
 
-def render_card(result: dict[str, Any], *, command: str, metadata: dict[str, Any]) -> str:
+def render_card(
+    result: dict[str, Any],
+    *,
+    command: str,
+    metadata: dict[str, Any],
+    ablation: str | None = None,
+) -> str:
     """Markdown card of an :func:`~keras_musiclatent.evaluate.evaluator.evaluate_space` result.
 
     Args:
         result: the evaluation result.
         command: the command that produced it (printed so anyone can rerun it).
         metadata: the model's ``metadata.json``.
+        ablation: a Markdown ablation table (``scripts/ablation.py``), shown as its own
+            section.
     """
     rec, comp, genre = result["reconstruction"], result["compression"], result["genre"]
     lines = [
@@ -158,5 +168,15 @@ def render_card(result: dict[str, Any], *, command: str, metadata: dict[str, Any
                 f"| {e['smoothness']:.3f} | {e['nearest_train_db']:.2f} "
                 f"| {'' if conf is None else _pct(conf)} |"
             )
+    if ablation:
+        lines += [
+            "",
+            "## Ablation (each ingredient on its own, GTZAN valid)",
+            "",
+            "Every row trains the model's recipe with the settings shown changed, then "
+            "evaluates the run the same way; `scripts/ablation.py` reruns them all.",
+            "",
+            ablation.strip(),
+        ]
     lines += [""]
     return "\n".join(lines)

@@ -556,12 +556,15 @@ def _time_latent_figures(model, test_w, rec, pca_ref, pca_frames, test_ref, fram
     decoded = model.decode(rec.z, z_time=model.encode_time(test_w))
     rmse = float(metrics.spectral_rmse_db(test_ref, decoded, frames=frames).mean())
     numbers = int(model.latent_dim + model.time_steps * model.time_latent_dim)
-    pca = pca_baselines(pca_ref, pca_frames, test_ref, n_components=numbers, seed=seed)
+    # PCA cannot have more components than training segments (tiny test sets).
+    components = min(numbers, len(pca_ref) - 1)
+    pca = pca_baselines(pca_ref, pca_frames, test_ref, n_components=components, seed=seed)
     pca_rmse = float(metrics.spectral_rmse_db(test_ref, pca.exact, frames=frames).mean())
     return {
         "decoded": decoded,
         "global_time_rmse_db": rmse,
         "numbers_per_segment": numbers,
+        "pca_same_numbers_components": components,
         "time_latent": [int(model.time_steps), int(model.time_latent_dim)],
         "pca_same_numbers_rmse_db": pca_rmse,
         "reduction_vs_pca_same_numbers": 1.0 - rmse / pca_rmse,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from keras_musiclatent.cli.main import main
@@ -38,3 +39,34 @@ def test_evaluate_card_and_report_agree(tiny_space_dir, tmp_path, capsys):
     assert summary["latent_rmse_db"] == pytest.approx(rec["latent_rmse_db"], rel=1e-6)
     for key in ("pca_same_dims_rmse_db", "pca_same_bitrate_rmse_db"):
         assert pca[key] == pytest.approx(rec[key], rel=1e-6)
+
+
+def test_card_of_a_model_with_a_time_latent_shows_both_latents_and_the_ablation(tmp_path, capsys):
+    from keras_musiclatent.latent_space import LatentSpace
+    from keras_musiclatent.models import MusicVAE
+    from tests.conftest import TINY_SPACE_MODEL
+
+    data = make_genre_folder(tmp_path / "data", n=10)
+    model = MusicVAE(**TINY_SPACE_MODEL, time_latent_dim=1)
+    model.adapt(0.1 * np.random.default_rng(0).standard_normal((4, 22050)).astype("float32"))
+    folder = LatentSpace(model, name="tiny-timed").save(tmp_path / "tiny-timed")
+    ablation = tmp_path / "ablation.md"
+    ablation.write_text("| row | probe |\n|---|---|\n| base | 50.0% |\n")
+    card_path, json_path = tmp_path / "card.md", tmp_path / "evaluation.json"
+    args = [str(folder), "--data", str(data), "--dataset", "folder", "--split", "valid"]
+    args += ["--audio-segments", "1", "--pairs", "1", "--no-peer", "--json", str(json_path)]
+    assert main(["evaluate", *args, "--card", str(card_path), "--ablation", str(ablation)]) == 0
+    capsys.readouterr()
+    rec = json.loads(json_path.read_text())["reconstruction"]
+    assert rec["numbers_per_segment"] == 4 + 22 and rec["time_latent"] == [22, 1]
+    # 16 training segments: PCA keeps 15 components and the card says why.
+    assert rec["pca_same_numbers_components"] == 15
+    assert rec["reduction_vs_pca_same_numbers"] == pytest.approx(
+        1 - rec["global_time_rmse_db"] / rec["pca_same_numbers_rmse_db"]
+    )
+    card = card_path.read_text()
+    assert f"| **{rec['global_time_rmse_db']:.2f}** |" in card
+    assert "(15: fewer training segments)" in card
+    assert "## Ablation" in card and "| base | 50.0% |" in card and "--ablation" in card
+    assert main(["evaluate", *args, "--card", str(card_path), "--ablation", "nope.md"]) == 1
+    assert "--ablation nope.md" in capsys.readouterr().err
