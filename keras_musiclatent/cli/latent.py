@@ -101,20 +101,22 @@ def _run_encode(args: argparse.Namespace) -> int:
             lengths=enc.lengths,
             num_samples=np.int64(enc.num_samples),
             sample_rate=np.int64(enc.sample_rate),
+            **({} if enc.time is None else {"time": enc.time}),
         )
         rows.append({"file": str(path), "out": str(dest), "segments": enc.segments})
     print_json(rows)
     return 0
 
 
-def _load_latents(path: Path) -> tuple[Any, int | None]:
+def _load_latents(path: Path) -> tuple[Any, Any, int | None]:
+    """``(global latents, time-varying latents or None, samples or None)`` of an .npz."""
     try:
         with np.load(path, allow_pickle=False) as f:
             key = "z" if "z" in f and "mean" not in f else "mean"
             if key not in f:
                 raise LatentShapeError(f"{path}: no 'mean' or 'z' array (write it with encode)")
             n = int(f["num_samples"]) if "num_samples" in f else None
-            return f[key], n
+            return f[key], f.get("time"), n
     except (OSError, ValueError) as exc:
         raise LatentShapeError(f"{path}: not a latent .npz file ({exc})") from None
 
@@ -133,8 +135,8 @@ def _run_decode(args: argparse.Namespace) -> int:
     space = _space(args)
     rows = []
     for path, stem in zip(files, _stems(files), strict=True):
-        z, n = _load_latents(path)
-        log_mel = space.decode(z)
+        z, time, n = _load_latents(path)
+        log_mel = space.decode(z, time=time if space.has_time_latent else None)
         y = space.to_audio(log_mel, n_iter=args.iterations, num_samples=n)
         write_npz(args.out / f"{stem}.logmel.npz", log_mel=log_mel)
         audio.save(args.out / f"{stem}.wav", y, space.sample_rate)
@@ -160,7 +162,7 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
     ):
         clip = audio.load(path, sr=space.sample_rate)  # decoded once, for both uses below
         enc = space.encode(clip)
-        decoded = space.decode(enc.mean)
+        decoded = space.decode(enc)  # with the clip's time-varying latent, when there is one
         y = space.to_audio(decoded, n_iter=args.iterations, num_samples=enc.num_samples)
         reference = space.log_mel(clip)
         frames = metrics.real_frames(
