@@ -293,6 +293,11 @@ class LatentAudioModel(keras.Model):
         # False freezes the linear paths (after initialize_from_pca: the conv paths then
         # learn a correction on top of PCA).
         linear_path_trainable: bool = True,
+        # How many latent dims initialize_from_pca gives the PCA (None: all). The others
+        # start with no linear path at all, free for what the encoder's features add
+        # (musicnn, the genre and consistency terms): PCA scores in every dimension drown
+        # those in spectral detail for a genre probe.
+        linear_path_dims: int | None = None,
         # Gaussian only. Mean-per-element normalised MSE sets the scale: beta=1e-4 equals
         # beta≈1.7 on a summed squared error over the 130x128 grid (a standard β-VAE), which
         # keeps reconstructions sharp while the KL keeps the space smooth for interpolation.
@@ -339,6 +344,10 @@ class LatentAudioModel(keras.Model):
             )
         if time_latent_dim < 0:
             raise ConfigError(f"time_latent_dim must be >= 0, got {time_latent_dim}")
+        if linear_path_dims is not None and not 1 <= linear_path_dims <= latent_dim:
+            raise ConfigError(
+                f"linear_path_dims must be in [1, latent_dim={latent_dim}], got {linear_path_dims}"
+            )
         if genre_weight < 0 or (genre_weight > 0 and len(genres) < 2):
             raise ConfigError(
                 f"genre_weight must be >= 0 and needs at least 2 genres, got {genre_weight} "
@@ -517,6 +526,7 @@ class LatentAudioModel(keras.Model):
         self.dropout = float(dropout)
         self.linear_path = bool(linear_path)
         self.linear_path_trainable = bool(linear_path_trainable)
+        self.linear_path_dims = None if linear_path_dims is None else int(linear_path_dims)
         self.beta = float(beta)
         self.kl_warmup_steps = int(kl_warmup_steps)
         self.free_bits = float(free_bits)
@@ -591,6 +601,7 @@ class LatentAudioModel(keras.Model):
                 "dropout": self.dropout,
                 "linear_path": self.linear_path,
                 "linear_path_trainable": self.linear_path_trainable,
+                "linear_path_dims": self.linear_path_dims,
                 "reconstruction_loss": self.reconstruction_loss,
                 "loss_top_db": self.loss_top_db,
                 "stem": self.stem,

@@ -62,7 +62,7 @@ def initialize_from_pca(
     if not getattr(model, "linear_path", False) or getattr(model, "z_linear", None) is None:
         raise ConfigError("initialize_from_pca needs a model built with linear_path=True")
     x = _normalised_log_mels(model, batches, max_examples)
-    d = model.latent_dim
+    d = getattr(model, "linear_path_dims", None) or model.latent_dim
     if x.shape[0] <= d:
         raise ConfigError(f"PCA of {d} dims needs more than {d} training segments, got {len(x)}")
     pca = PCA(n_components=d, svd_solver="randomized", random_state=seed).fit(x)
@@ -73,10 +73,15 @@ def initialize_from_pca(
         scale = 3.0 * scale
     mean = pca.mean_.astype(np.float64)
     kernel = components.T / scale  # (D, d): whitened scores
+    # Dims past linear_path_dims get zero linear paths both ways: no PCA in or out.
+    rest = model.latent_dim - d
+    kernel = np.pad(kernel, ((0, 0), (0, rest)))
+    bias = np.pad(-(mean @ components.T) / scale, (0, rest))
     model.z_linear.kernel.assign(kernel.astype("float32"))
-    model.z_linear.bias.assign((-(mean @ components.T) / scale).astype("float32"))
+    model.z_linear.bias.assign(bias.astype("float32"))
     decoder_linear = model.decoder.get_layer("linear_path")
-    decoder_linear.kernel.assign((scale[:, None] * components).astype("float32"))
+    out_kernel = np.pad(scale[:, None] * components, ((0, rest), (0, 0)))
+    decoder_linear.kernel.assign(out_kernel.astype("float32"))
     decoder_linear.bias.assign(mean.astype("float32"))
     # The conv paths start silent, so the first step begins exactly at the PCA solution.
     _zero(model.decoder.get_layer("to_log_mel"))
@@ -84,7 +89,7 @@ def initialize_from_pca(
     if model.is_variational:
         # Small posterior noise at the start (std ~0.14 of a unit-variance score).
         model.z_log_var_dense.kernel.assign(np.zeros(model.z_log_var_dense.kernel.shape, "float32"))
-        model.z_log_var_dense.bias.assign(np.full((d,), -4.0, "float32"))
+        model.z_log_var_dense.bias.assign(np.full((model.latent_dim,), -4.0, "float32"))
     return {
         "examples": int(x.shape[0]),
         "explained_variance_ratio": float(pca.explained_variance_ratio_.sum()),
