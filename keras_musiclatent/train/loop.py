@@ -94,6 +94,13 @@ def build_model(model_config: Mapping[str, Any]) -> keras.Model:
     cls = getattr(models, name, None)
     if cls is None:
         raise ConfigError(f"unknown model class {name!r}")
+    pretrained = [k for k in ("teacher", "musicnn_features") if kwargs.get(k)]
+    if pretrained and not encoder_weights and not kwargs.get("musicnn_backbone"):
+        # A musicnn left at its random initialisation teaches nothing and is frozen.
+        raise ConfigError(
+            f"model.{pretrained[0]} needs pretrained weights: set model.encoder_weights: "
+            "musicnn-msd"
+        )
     try:
         model = cls(**kwargs)
     except TypeError as exc:

@@ -105,3 +105,11 @@ def test_musicnn_features_join_the_encoder_features():
     np.testing.assert_allclose(z, model(x)["z_mean"], atol=1e-5)
     with pytest.raises(ConfigError, match="musicnn_features"):
         model.encode_log_mel(model.log_mel(x))
+
+
+def test_a_config_with_an_untrained_musicnn_is_refused():
+    from keras_musiclatent.train.loop import build_model
+
+    for option in ({"teacher": "musicnn"}, {"musicnn_features": True}):
+        with pytest.raises(ConfigError, match="encoder_weights: musicnn-msd"):
+            build_model({"class": "MusicVAE", **TINY_SPACE_MODEL, **option})
