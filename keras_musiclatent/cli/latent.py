@@ -445,6 +445,11 @@ def _configure_package(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path, help="packaged model folder to write")
     p.add_argument("--name", required=True)
     p.add_argument("--description", default="")
+    p.add_argument(
+        "--data-description",
+        default=None,
+        help="what the model trained on, for its card (default: the labelled clips counted)",
+    )
     p.add_argument("--cache-dir", default=None)
     p.add_argument("--overwrite", action="store_true")
     p.add_argument(
@@ -456,10 +461,13 @@ def _run_package(args: argparse.Namespace) -> int:
     table = load_table(args.data, dataset=args.dataset)
     train = table.split("train")
     extra = table.split("excluded") if args.dataset == "gtzan" else None
-    if args.dataset == "gtzan":
-        described = f"GTZAN fault-filtered split at {args.data}: {len(train)} train clips"
+    # No local path: a packaged model's metadata travels to other machines.
+    if args.data_description:
+        described = args.data_description
+    elif args.dataset == "gtzan":
+        described = f"GTZAN fault-filtered split: {len(train)} train clips"
     else:
-        described = f"folder {args.data}: {len(train)} train clips"
+        described = f"a folder of audio: {len(train)} train clips"
     folder = package_model(
         args.run,
         args.out,
