@@ -439,7 +439,7 @@ def _run_decompress(args: argparse.Namespace) -> int:
 
 
 def _configure_package(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", type=Path, metavar="RUN", help="training run folder or .keras file")
+    p.add_argument("run_path", type=Path, metavar="RUN", help="training run folder or .keras file")
     p.add_argument("--data", required=True, type=Path, help="labelled dataset folder")
     p.add_argument("--dataset", choices=("gtzan", "folder"), default="gtzan")
     p.add_argument("--out", required=True, type=Path, help="packaged model folder to write")
@@ -469,7 +469,7 @@ def _run_package(args: argparse.Namespace) -> int:
     else:
         described = f"a folder of audio: {len(train)} train clips"
     folder = package_model(
-        args.run,
+        args.run_path,
         args.out,
         train_table=train,
         unlabelled_table=extra,

@@ -141,3 +141,22 @@ def test_zoo_commands_in_a_subprocess():
     assert "unknown model" in result.stderr
     listing = run_cli("zoo", "list")
     assert listing.returncode == 0
+
+
+def test_package_a_saved_model(tmp_path, capsys):
+    from keras_musiclatent.models import MusicVAE
+    from tests.conftest import TINY_SPACE_MODEL
+    from tests.evaluate.test_report import make_genre_folder
+
+    data = make_genre_folder(tmp_path / "data", n=10)
+    model = MusicVAE(**TINY_SPACE_MODEL)
+    model.adapt(0.1 * np.random.default_rng(0).standard_normal((4, 22050)).astype("float32"))
+    saved = tmp_path / "model.keras"
+    model.save(saved)
+    out = tmp_path / "packaged"
+    argv = ["package", str(saved), "--data", str(data), "--dataset", "folder"]
+    assert main([*argv, "--out", str(out), "--name", "tiny", "--description", "a test"]) == 0
+    assert _json(capsys)["out"] == str(out)
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata["name"] == "tiny" and str(tmp_path) not in metadata["data"]
+    assert (out / "genre_head.npz").is_file() and (out / "latent_stats.npz").is_file()
