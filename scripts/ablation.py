@@ -67,7 +67,7 @@ def table(recipe: str, rows: list[dict[str, Any]], results: list[dict[str, Any]]
     """The Markdown ablation table of evaluated rows."""
     lines = [
         "| row | valid probe | MFCC probe | global-latent RMSE (dB) | PCA-64 (dB) "
-        "| global + time RMSE (dB) | PCA, same numbers (dB) | slerp smoothness |",
+        "| global + time RMSE (dB) | PCA, same numbers (dB) | slerp smoothness (1 pair) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for row, r in zip(rows, results, strict=True):

@@ -24,11 +24,18 @@ def fixed_input() -> np.ndarray:
 
 
 def outputs(name: str) -> dict[str, np.ndarray]:
-    """Latent means ``(2, 64)`` and every 8th frame and band of the decodes ``(2, 17, 16)``."""
+    """Latent means ``(2, 64)`` and every 8th frame and band of the decodes ``(2, 17, 16)``
+    (and, for a model with one, the time-varying latent and the decode of both)."""
     space = LatentSpace.load(name)
     z_mean, _, _ = space.model.encode(fixed_input(), sample=False)
     decoded = space.model.decode(z_mean)
-    return {f"{name}/z_mean": z_mean, f"{name}/decoded": decoded[:, ::8, ::8]}
+    out = {f"{name}/z_mean": z_mean, f"{name}/decoded": decoded[:, ::8, ::8]}
+    if space.has_time_latent:
+        # The time-varying latent ``(2, 17, 4)`` and the decode of both latents.
+        z_time = space.model.encode_time(fixed_input())
+        both = space.model.decode(z_mean, z_time=z_time)
+        out.update({f"{name}/z_time": z_time, f"{name}/decoded_both": both[:, ::8, ::8]})
+    return out
 
 
 def main() -> None:
