@@ -49,6 +49,7 @@ TRAIN_TINY = [
     *TINY,
     "training.epochs=1",
     "training.segments_per_epoch=16",
+    "model.linear_path_dims=null",  # the recipe gives PCA 16 of 64 dims; these have 4
     "training.reconstruction_examples=1",
 ]
 TUNE_TINY = [
@@ -138,11 +139,15 @@ def test_missing_data_is_one_line_and_leaves_nothing(tmp_path, capsys):
     assert not out.exists()
 
     run = tmp_path / "run"
-    assert main(["train", "gtzan-vae", "--data", str(missing), "--out", str(run)]) == 1
+    assert main(["train", "gtzan-vae", "--data", str(tmp_path), "--out", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--set data.extra_sources.unlabelled.root=DIR" in err
+    music = ["--set", f"data.extra_sources.unlabelled.root={tmp_path}"]
+    assert main(["train", "gtzan-vae", "--data", str(missing), *music, "--out", str(run)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--data DIR" in err and not run.exists()
 
-    assert main(["train", "gtzan-vae", "--out", str(run)]) == 1
+    assert main(["train", "gtzan-vae", *music, "--out", str(run)]) == 1
     assert "data.root is required (pass --data DIR" in capsys.readouterr().err
 
 
