@@ -155,7 +155,8 @@ def render_card(
             "",
             "Smoothness: max step / mean step (1.0 = even). Realism: RMS dB distance of the "
             "inner steps to the nearest real training segment, and the genre head's confidence "
-            "on them (re-encoded).",
+            "on them (re-encoded; through audio for a model that encodes waveforms). A model "
+            "with a time-varying latent keeps the first clip's on every step.",
             "",
             "| path | smoothness | nearest training segment (dB) | genre confidence |",
             "|---|---|---|---|",

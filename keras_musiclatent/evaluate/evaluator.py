@@ -43,6 +43,7 @@ from keras_musiclatent.data import segments_array
 from keras_musiclatent.errors import DatasetError, IncompatibleModelError
 from keras_musiclatent.evaluate import metrics
 from keras_musiclatent.genre_head import GenreHead
+from keras_musiclatent.latent_types import Encoding
 from keras_musiclatent.models.losses import active_units
 
 __all__ = [
@@ -501,18 +502,52 @@ def embedding_probe(
 
 
 def walk_log_mels(
-    space: Any, za: np.ndarray, zb: np.ndarray, *, steps: int = 9, method: str = "slerp"
+    space: Any,
+    za: np.ndarray,
+    zb: np.ndarray,
+    *,
+    steps: int = 9,
+    method: str = "slerp",
+    time_a: np.ndarray | None = None,
 ) -> np.ndarray:
     """Decoded log-mels ``(steps, frames, mels)`` of the walk between two latents ``(dim,)``.
 
-    One decoder pass (:meth:`LatentSpace.interpolate`, no audio), ``za`` first.
+    One decoder pass (:meth:`LatentSpace.interpolate`, no audio), ``za`` first. ``time_a``
+    ``(time_steps, time_dim)``: the first segment's time-varying latent, which every step
+    keeps (as ``interpolate`` does with a clip); ``None``: the prior's.
     """
-    path = space.interpolate(za, zb, steps=steps, method=method, audio=False)
+    a: Any = za
+    if time_a is not None:
+        one = np.asarray(za, np.float32)[None]
+        a = Encoding(
+            mean=one,
+            log_var=np.zeros_like(one),
+            z=one,
+            lengths=np.array([space.model.samples]),
+            num_samples=int(space.model.samples),
+            sample_rate=space.sample_rate,
+            time=np.asarray(time_a, np.float32)[None],
+        )
+    path = space.interpolate(a, zb, steps=steps, method=method, audio=False)
     return np.concatenate([s.log_mel for s in path])
 
 
-def _interpolation(space, z, ref, clip_index, labels, train_ref, *, pairs: int, seed: int):
-    """Smoothness and realism of latent paths between first segments of two test clips."""
+def _genre_confidence(space: Any, head: Any, log_mels: np.ndarray) -> float:
+    """Mean top probability of the genre head on re-encoded log-mels ``(n, frames, mels)``;
+    a model that encodes waveforms re-encodes their inversion to audio."""
+    if space.model.encodes_log_mel:
+        z = space.model.encode_log_mel(log_mels)
+    else:
+        waves = space.to_audio_many(log_mels[:, None])
+        z, _, _ = space.model.encode(waves, sample=False)
+    return float(head.predict_proba(z).max(1).mean())
+
+
+def _interpolation(
+    space, z, ref, clip_index, labels, train_ref, *, pairs: int, seed: int, z_time=None
+):
+    """Smoothness and realism of latent paths between first segments of two test clips
+    (each path keeps the first clip's time-varying latent, ``z_time``, when there is one)."""
     rng = np.random.default_rng(seed)
     firsts = {}
     for i, c in enumerate(clip_index):
@@ -529,7 +564,10 @@ def _interpolation(space, z, ref, clip_index, labels, train_ref, *, pairs: int, 
     paths: dict[str, list[np.ndarray]] = {"slerp": [], "lerp": [], "crossfade": []}
     for a, b in chosen:
         for method in ("slerp", "lerp"):
-            paths[method].append(walk_log_mels(space, z[a], z[b], steps=9, method=method))
+            time_a = None if z_time is None else z_time[a]
+            paths[method].append(
+                walk_log_mels(space, z[a], z[b], steps=9, method=method, time_a=time_a)
+            )
         paths["crossfade"].append(metrics.crossfade_log_mels(ref[a], ref[b], 9))
     for name, logs in paths.items():
         smooth = [metrics.interpolation_smoothness(p) for p in logs]
@@ -538,9 +576,8 @@ def _interpolation(space, z, ref, clip_index, labels, train_ref, *, pairs: int, 
             "smoothness": float(np.mean(smooth)),
             "nearest_train_db": float(metrics.nearest_distance(middles, train_ref).mean()),
         }
-        if head is not None and space.model.encodes_log_mel:
-            zm = space.model.encode_log_mel(middles)
-            entry["genre_confidence"] = float(head.predict_proba(zm).max(1).mean())
+        if head is not None:
+            entry["genre_confidence"] = _genre_confidence(space, head, middles)
         out[name] = entry
     return out
 
@@ -548,12 +585,12 @@ def _interpolation(space, z, ref, clip_index, labels, train_ref, *, pairs: int, 
 # --- the evaluations ------------------------------------------------------------------------
 
 
-def _time_latent_figures(model, test_w, rec, pca_ref, pca_frames, test_ref, frames, *, seed):
+def _time_latent_figures(model, z_time, rec, pca_ref, pca_frames, test_ref, frames, *, seed):
     """Global + time-varying latent RMSE beside PCA with as many numbers per segment (and
-    the decodes), for a model with a time-varying latent; else ``None``."""
-    if not getattr(model, "time_latent_dim", 0):
+    the decodes), for a model with a time-varying latent (``z_time``); else ``None``."""
+    if z_time is None:
         return None
-    decoded = model.decode(rec.z, z_time=model.encode_time(test_w))
+    decoded = model.decode(rec.z, z_time=z_time)
     rmse = float(metrics.spectral_rmse_db(test_ref, decoded, frames=frames).mean())
     numbers = int(model.latent_dim + model.time_steps * model.time_latent_dim)
     # PCA cannot have more components than training segments (tiny test sets).
@@ -758,8 +795,9 @@ def _evaluate_space(
     )
     pca_rmse = float(metrics.spectral_rmse_db(test_ref, pca.exact, frames=frames).mean())
     pca_q_rmse = float(metrics.spectral_rmse_db(test_ref, pca.quantised, frames=frames).mean())
+    z_time = model.encode_time(test_w) if getattr(model, "time_latent_dim", 0) else None
     timed = _time_latent_figures(
-        model, test_w, rec, pca_ref, pca_frames, test_ref, frames, seed=seed
+        model, z_time, rec, pca_ref, pca_frames, test_ref, frames, seed=seed
     )
     if timed is not None:
         # A listener hears the decode of both latents.
@@ -842,6 +880,7 @@ def _evaluate_space(
             train_ref[ref_rows],
             pairs=interpolation_pairs,
             seed=seed,
+            z_time=z_time,
         )
     finally:
         space.genre_head = saved_head
