@@ -67,8 +67,8 @@ def table(recipe: str, rows: list[dict[str, Any]], results: list[dict[str, Any]]
     """The Markdown ablation table of evaluated rows."""
     lines = [
         "| row | valid probe | MFCC probe | global-latent RMSE (dB) | PCA-64 (dB) "
-        "| global + time RMSE (dB) | PCA, same numbers (dB) | slerp smoothness (1 pair) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| global + time RMSE (dB) | PCA, same numbers (dB) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row, r in zip(rows, results, strict=True):
         rec, genre = r["reconstruction"], r["genre"]
@@ -81,8 +81,7 @@ def table(recipe: str, rows: list[dict[str, Any]], results: list[dict[str, Any]]
             f"| {row['name']} | {100 * genre['latent_probe']['accuracy']:.1f}% "
             f"| {100 * genre['mfcc_logistic']['accuracy']:.1f}% "
             f"| {rec['latent_rmse_db']:.2f} | {rec['pca_same_dims_rmse_db']:.2f} "
-            f"| {both} | {same or ''} "
-            f"| {r['interpolation']['slerp']['smoothness']:.2f} |"
+            f"| {both} | {same or ''} |"
         )
     lines += ["", "Commands (each row's run, then its evaluation):", ""]
     for row in rows:
