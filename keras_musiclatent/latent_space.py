@@ -323,13 +323,15 @@ class LatentSpace:
         means, log_vars, zs, lengths, times = [], [], [], [], []
         timed = bool(getattr(self.model, "time_latent_dim", 0))
         for windows, lens in self.segment_windows(audio_or_path, sr=sr):
-            m, lv, z = self.model.encode(windows, sample=sample, batch_size=_BATCH)
+            if timed:
+                m, lv, z, t = self.model.encode_with_time(windows, sample=sample, batch_size=_BATCH)
+                times.append(t)
+            else:
+                m, lv, z = self.model.encode(windows, sample=sample, batch_size=_BATCH)
             means.append(m)
             log_vars.append(lv)
             zs.append(z)
             lengths.append(lens)
-            if timed:
-                times.append(self.model.encode_time(windows, batch_size=_BATCH))
         lengths_arr = np.concatenate(lengths).astype(np.int64)
         size = self.model.samples
         num_samples = int(size * (len(lengths_arr) - 1) + lengths_arr[-1])
@@ -386,12 +388,14 @@ class LatentSpace:
         (``None``: decoding uses the prior's)."""
         if isinstance(x, Encoding):
             return x.mean, x.time
-        if not isinstance(x, str | os.PathLike):
-            arr = np.asarray(x)
-            if arr.dtype.kind == "f" and arr.ndim in (1, 2) and arr.shape[-1] == self.latent_dim:
-                return _rows(arr, self.latent_dim, "latents"), None
-        enc = self.encode(x)
-        return enc.mean, enc.time
+        encoded: list[Encoding] = []
+
+        def mean_of(clip: Any) -> np.ndarray:
+            encoded.append(self.encode(clip))
+            return encoded[0].mean
+
+        z = self._rows_of(x, self.latent_dim, "latents", mean_of)
+        return z, encoded[0].time if encoded else None
 
     def to_audio(
         self,

@@ -408,27 +408,24 @@ class LatentAudioModel(keras.Model):
                 time_bottleneck = DeterministicBottleneck(
                     bits=bits, bounded=bounded, seed=seed, name="time_bottleneck"
                 )
-        semantic = None
-        if musicnn_features:
-            semantic = MusicnnEncoder(
+
+        def frozen_musicnn(name: str) -> MusicnnEncoder:
+            network = MusicnnEncoder(
                 sample_rate=sample_rate,
                 samples=parts["samples"],
                 backbone=musicnn_backbone,
-                name="musicnn_features",
+                name=name,
             )
-            semantic.trainable = False
+            network.trainable = False
+            return network
+
+        semantic = frozen_musicnn("musicnn_features") if musicnn_features else None
         genre_head = (
             keras.layers.Dense(len(genres), name="genre_logits") if genre_weight > 0 else None
         )
         teacher_model = teacher_head = None
         if teacher is not None:
-            teacher_model = MusicnnEncoder(
-                sample_rate=sample_rate,
-                samples=parts["samples"],
-                backbone=musicnn_backbone,
-                name="teacher",
-            )
-            teacher_model.trainable = False
+            teacher_model = frozen_musicnn("teacher")
             teacher_head = keras.layers.Dense(teacher_model.output_dim, name="teacher_prediction")
 
         # === Functional Model ===
@@ -768,16 +765,18 @@ class LatentAudioModel(keras.Model):
             features = ops.concatenate([features, self.semantic(audio, training=False)], axis=-1)
         return features
 
-    def _encode_batch(self, audio, *, sample: bool):
+    def _encode_batch(self, audio, *, sample: bool, with_time: bool = False):
+        # One log-mel per batch for both latents.
         normalised = self.band_norm(self.log_mel_layer(audio))
-        return self._encode_features(self._features(audio, normalised), normalised, sample=sample)
+        out = self._encode_features(self._features(audio, normalised), normalised, sample=sample)
+        return (*out, self._time_code(normalised)) if with_time else out
 
     def _encode_log_mel(self, log_mel, *, sample: bool):
         normalised = self.band_norm(log_mel)
         return self._encode_features(self._features(None, normalised), normalised, sample=sample)
 
-    def _encode_time(self, log_mel):
-        time_code = self.time_encoder(self.band_norm(log_mel), training=False)
+    def _time_code(self, normalised):
+        time_code = self.time_encoder(normalised, training=False)
         if self.is_variational:
             return time_code["mean"]
         return self.time_bottleneck(time_code["mean"], training=False)
@@ -794,11 +793,7 @@ class LatentAudioModel(keras.Model):
             (n, 17, 4)
         """
         self._require_time_latent()
-        parts = [
-            ops.convert_to_numpy(self._encode_time(self.log_mel_layer(ops.convert_to_tensor(a))))
-            for a, _ in self._batches(waveforms, batch_size)
-        ]
-        return np.concatenate(parts)
+        return self._encode_parts(waveforms, sample=False, batch_size=batch_size, with_time=True)[3]
 
     def encode_time_log_mel(self, log_mel, *, batch_size: int = 32) -> np.ndarray:
         """:meth:`encode_time` of log-mels in dB ``(batch, frames, n_mels)``."""
@@ -806,7 +801,7 @@ class LatentAudioModel(keras.Model):
         log_mel = self._checked_log_mel(log_mel)
         parts = [
             ops.convert_to_numpy(
-                self._encode_time(ops.convert_to_tensor(log_mel[i : i + batch_size]))
+                self._time_code(self.band_norm(ops.convert_to_tensor(log_mel[i : i + batch_size])))
             )
             for i in range(0, len(log_mel), batch_size)
         ]
@@ -849,11 +844,32 @@ class LatentAudioModel(keras.Model):
         Returns:
             ``(z_mean, z_log_var, z)``, each ``(batch, latent_dim)`` numpy float32.
         """
+        return self._encode_parts(waveforms, sample=sample, batch_size=batch_size)
+
+    def encode_with_time(
+        self, waveforms, *, sample: bool = True, batch_size: int = 32
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`encode` and :meth:`encode_time` in one pass over the waveforms.
+
+        Returns:
+            ``(z_mean, z_log_var, z, z_time)``; ``z_time`` is
+            ``(batch, time_steps, time_latent_dim)``.
+
+        Raises:
+            ConfigError: the model has no time-varying latent.
+        """
+        self._require_time_latent()
+        return self._encode_parts(waveforms, sample=sample, batch_size=batch_size, with_time=True)
+
+    def _encode_parts(self, waveforms, *, sample: bool, batch_size: int, with_time: bool = False):
         parts = [
-            self._encode_batch(ops.convert_to_tensor(a), sample=sample)
+            self._encode_batch(ops.convert_to_tensor(a), sample=sample, with_time=with_time)
             for a, _ in self._batches(waveforms, batch_size)
         ]
-        return tuple(np.concatenate([ops.convert_to_numpy(p[i]) for p in parts]) for i in range(3))
+        return tuple(
+            np.concatenate([ops.convert_to_numpy(p[i]) for p in parts])
+            for i in range(len(parts[0]))
+        )
 
     def embed_windows(self, windows, *, batch_size: int = 32) -> dict[str, np.ndarray]:
         """``{"embedding": (n, latent_dim)}``: the latent means of ``(n, samples)`` windows.
@@ -959,10 +975,10 @@ class LatentAudioModel(keras.Model):
     def reconstruct(self, waveforms, *, batch_size: int = 32) -> np.ndarray:
         """Log-mel dB of ``decode(encode(waveforms, sample=False)[0])``, with the waveforms'
         own time-varying latent when the model has one."""
-        z_mean, _, _ = self.encode(waveforms, sample=False, batch_size=batch_size)
-        z_time = (
-            self.encode_time(waveforms, batch_size=batch_size) if self.time_latent_dim else None
-        )
+        if not self.time_latent_dim:
+            z_mean, _, _ = self.encode(waveforms, sample=False, batch_size=batch_size)
+            return self.decode(z_mean, batch_size=batch_size)
+        z_mean, _, _, z_time = self.encode_with_time(waveforms, sample=False, batch_size=batch_size)
         return self.decode(z_mean, z_time=z_time, batch_size=batch_size)
 
     def log_mel(self, waveforms) -> np.ndarray:
