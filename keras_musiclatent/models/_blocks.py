@@ -93,19 +93,24 @@ def conv_front_end(
 
 
 def bidirectional_gru(units: int, *, return_sequences: bool, name: str) -> keras.layers.Layer:
-    """A ``Bidirectional(GRU)`` whose backward layer is built here, not inside Keras.
+    """A ``Bidirectional(GRU)`` that stays correct when built inside ``keras.saving.load_model``.
 
-    Left to itself, ``Bidirectional`` serializes its template layer twice while a model loads,
-    inside Keras's object-sharing scope, which matches objects by ``id()``. Our models rebuild
-    their layers from hyperparameters during that load, so a freed template's ``id`` can come
-    back for the next template and hand one GRU to two wrappers, which fails the load now and
-    then ("should have different `go_backwards` value"). With the backward layer given, each
-    template is serialized once and no such match is made.
+    ``Bidirectional`` serializes its template layer and rebuilds it, inside Keras's
+    object-sharing scope while a model loads. That scope matches objects by ``id()``, and our
+    models build their layers from hyperparameters during the load: once a template is freed,
+    the next template can get its ``id`` and come back as the earlier wrapper's GRU (one GRU in
+    two wrappers, or an encoder GRU in the decoder). Giving the backward layer means only the
+    forward template is serialized, and keeping that template alive as long as its wrapper means
+    no later template can take its ``id`` while the scope lasts.
     """
-    return keras.layers.Bidirectional(
-        keras.layers.GRU(units, return_sequences=return_sequences),
+    template = keras.layers.GRU(units, return_sequences=return_sequences)
+    wrapper = keras.layers.Bidirectional(
+        template,
         backward_layer=keras.layers.GRU(
             units, return_sequences=return_sequences, go_backwards=True
         ),
         name=name,
     )
+    # object.__setattr__ keeps the template out of Keras's layer tracking (no weights, not saved).
+    object.__setattr__(wrapper, "_template_kept_alive", template)
+    return wrapper

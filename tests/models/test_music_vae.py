@@ -141,9 +141,11 @@ def test_models_built_while_loading_keep_each_gru_in_its_own_wrapper():
     # here only because the failure depends on memory reuse that a few loads rarely hit.
     from keras.src.saving.serialization_lib import ObjectSharingScope
 
+    models = []  # load_model builds one model per scope, so every model here stays alive
     with ObjectSharingScope():
         for _ in range(150):
             model = MusicVAE(**tiny_model_kwargs())
+            models.append(model)
             wrappers = [
                 layer
                 for layer in model._flatten_layers()
