@@ -159,7 +159,7 @@ def build_parts(
 BOTTLENECKS = ("gaussian", "deterministic")
 #: Options that belong to one bottleneck only.
 _GAUSSIAN_ONLY = ("beta", "kl_warmup_steps", "free_bits")
-_DETERMINISTIC_ONLY = ("bits", "bounded")
+_DETERMINISTIC_ONLY = ("bits", "bounded", "min_bits")
 
 
 @keras.saving.register_keras_serializable(package="keras_musiclatent")
@@ -310,6 +310,9 @@ class LatentAudioModel(keras.Model):
         # Deterministic only. 8 bits per dim: the rounding error (step 2/255) is far below
         # the decoder's error, and 64 x 8 bits per 3 s = 171 bit/s.
         bits: int | None = 8,
+        # Deterministic only. Train the decoder for every precision from min_bits to bits,
+        # so one model writes streams at several bitrates (None: bits only).
+        min_bits: int | None = None,
         # Deterministic only. tanh keeps the code in [-1, 1] so a fixed grid covers it.
         bounded: bool = True,
         # MSE in normalised dB; "l1" is more robust to loud transients.
@@ -397,7 +400,7 @@ class LatentAudioModel(keras.Model):
             sampler = GaussianSampling(seed=seed, name="sampling")
         else:
             quantiser = DeterministicBottleneck(
-                bits=bits, bounded=bounded, seed=seed, name="bottleneck"
+                bits=bits, bounded=bounded, seed=seed, min_bits=min_bits, name="bottleneck"
             )
         decoder = parts["decoder"]
         time_encoder = parts["time_encoder"]
@@ -406,7 +409,11 @@ class LatentAudioModel(keras.Model):
                 time_bottleneck = GaussianSampling(seed=seed, name="time_sampling")
             else:
                 time_bottleneck = DeterministicBottleneck(
-                    bits=bits, bounded=bounded, seed=seed, name="time_bottleneck"
+                    bits=bits,
+                    bounded=bounded,
+                    seed=seed,
+                    min_bits=min_bits,
+                    name="time_bottleneck",
                 )
 
         def frozen_musicnn(name: str) -> MusicnnEncoder:
@@ -528,6 +535,7 @@ class LatentAudioModel(keras.Model):
         self.kl_warmup_steps = int(kl_warmup_steps)
         self.free_bits = float(free_bits)
         self.bits = None if bits is None else int(bits)
+        self.min_bits = None if min_bits is None else int(min_bits)
         self.bounded = bool(bounded)
         self.reconstruction_loss = reconstruction_loss
         self.loss_top_db = None if loss_top_db is None else float(loss_top_db)
@@ -616,6 +624,8 @@ class LatentAudioModel(keras.Model):
             )
         else:
             config.update({"bits": self.bits, "bounded": self.bounded})
+            if self.min_bits is not None:  # configs saved before the option load unchanged
+                config["min_bits"] = self.min_bits
         return config
 
     @classmethod
@@ -928,6 +938,58 @@ class LatentAudioModel(keras.Model):
         """Log-mel dB ``(batch, frames, n_mels)`` of integer codes from :meth:`compress`."""
         z = ops.convert_to_numpy(self._quantiser().dequantize_codes(codes))
         return self.decode(z, batch_size=batch_size)
+
+    @property
+    def code_bits(self) -> list[int]:
+        """Precisions (bits per number) the decoder was trained for, coarsest first."""
+        self._quantiser()
+        return list(range(self.min_bits or self.bits, self.bits + 1))
+
+    def encode_codes(
+        self, waveforms, *, bits: int | None = None, batch_size: int = 32
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Integer codes of both latents at ``bits`` per number (default :attr:`bits`).
+
+        Returns:
+            ``(global (batch, latent_dim), time (batch, time_steps, time_latent_dim))`` int32
+            codes in ``[0, 2**bits)``; ``time`` is ``None`` without a time-varying latent.
+        """
+        quantiser = self._quantiser()
+        bits = self._check_code_bits(bits)
+        # The bottleneck's output is already on its finest grid; a coarser grid re-rounds it.
+        parts = self._encode_parts(
+            waveforms, sample=False, batch_size=batch_size, with_time=bool(self.time_latent_dim)
+        )
+        z, z_time = parts[2], (parts[3] if self.time_latent_dim else None)
+        codes = ops.convert_to_numpy(quantiser.quantize_codes(z, bounded=True, bits=bits))
+        if z_time is None:
+            return codes, None
+        time_codes = self.time_bottleneck.quantize_codes(z_time, bounded=True, bits=bits)
+        return codes, ops.convert_to_numpy(time_codes)
+
+    def decode_codes(
+        self, codes, time_codes=None, *, bits: int | None = None, batch_size: int = 32
+    ) -> np.ndarray:
+        """Log-mel dB ``(batch, frames, n_mels)`` of the codes of :meth:`encode_codes`."""
+        quantiser = self._quantiser()
+        bits = self._check_code_bits(bits)
+        z = ops.convert_to_numpy(quantiser.dequantize_codes(codes, bits=bits))
+        z_time = None
+        if time_codes is not None:
+            self._require_time_latent()
+            z_time = ops.convert_to_numpy(
+                self.time_bottleneck.dequantize_codes(time_codes, bits=bits)
+            )
+        return self.decode(z, z_time=z_time, batch_size=batch_size)
+
+    def _check_code_bits(self, bits: int | None) -> int:
+        bits = self.bits if bits is None else int(bits)
+        if bits not in self.code_bits:
+            raise ConfigError(
+                f"this model's decoder was trained for {self.code_bits[0]}..{self.code_bits[-1]} "
+                f"bits per number, got {bits}"
+            )
+        return bits
 
     def _decode_batch(self, z, z_time=None):
         inputs = z if self.time_encoder is None else [z, z_time]
