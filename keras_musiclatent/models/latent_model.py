@@ -954,16 +954,26 @@ class LatentAudioModel(keras.Model):
             ``(global (batch, latent_dim), time (batch, time_steps, time_latent_dim))`` int32
             codes in ``[0, 2**bits)``; ``time`` is ``None`` without a time-varying latent.
         """
-        quantiser = self._quantiser()
-        bits = self._check_code_bits(bits)
-        # The bottleneck's output is already on its finest grid; a coarser grid re-rounds it.
+        self._quantiser()
         parts = self._encode_parts(
             waveforms, sample=False, batch_size=batch_size, with_time=bool(self.time_latent_dim)
         )
-        z, z_time = parts[2], (parts[3] if self.time_latent_dim else None)
+        return self.codes_of(parts[2], parts[3] if self.time_latent_dim else None, bits=bits)
+
+    def codes_of(
+        self, z, z_time=None, *, bits: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Integer codes at ``bits`` of latents from :meth:`encode` / :meth:`encode_time`.
+
+        Those latents already lie on the finest grid (``bits``); a coarser grid re-rounds them,
+        so one encoding gives the codes of every precision.
+        """
+        quantiser = self._quantiser()
+        bits = self._check_code_bits(bits)
         codes = ops.convert_to_numpy(quantiser.quantize_codes(z, bounded=True, bits=bits))
         if z_time is None:
             return codes, None
+        self._require_time_latent()
         time_codes = self.time_bottleneck.quantize_codes(z_time, bounded=True, bits=bits)
         return codes, ops.convert_to_numpy(time_codes)
 
