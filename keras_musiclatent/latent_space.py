@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from keras_musiclatent import analysis, codec
+from keras_musiclatent import analysis, codec, entropy
 from keras_musiclatent import audio as audio_io
 from keras_musiclatent.analysis import DimensionReport, Probe
 from keras_musiclatent.audio.inversion import logmel_to_audio
@@ -107,8 +107,10 @@ class LatentSpace:
         genre_head: GenreHead | None = None,
         metadata: dict[str, Any] | None = None,
         path: Path | None = None,
+        entropy_model: entropy.EntropyModel | None = None,
     ) -> None:
         self.model = model
+        self.entropy_model = entropy_model
         self.name = name
         self.weights_sha256 = weights_sha256 or "0" * 64
         self.latent_stats = latent_stats
@@ -156,6 +158,7 @@ class LatentSpace:
             genre_head=loaded.genre_head,
             metadata=loaded.metadata,
             path=loaded.path,
+            entropy_model=loaded.entropy_model,
         )
 
     def save(
@@ -169,6 +172,7 @@ class LatentSpace:
             latent_stats=self.latent_stats,
             genre_head=self.genre_head,
             metadata=meta,
+            entropy_model=self.entropy_model,
             overwrite=overwrite,
         )
 
@@ -687,12 +691,101 @@ class LatentSpace:
         lo, hi = float(np.min(z)), float(np.max(z))
         return (lo, hi) if hi > lo else (lo - 1.0, lo + 1.0)
 
-    def compress(self, audio_or_path: AudioSource, *, sr: int | None = None) -> bytes:
-        """Quantised latents of a clip as an ``.mlz`` byte stream (see :mod:`codec`).
+    @property
+    def code_bits(self) -> list[int]:
+        """Precisions (bits per number) of a codec's ``.mlz`` v2 streams, coarsest first;
+        empty for a model that writes fixed-rate v1 streams."""
+        if self.entropy_model is None or not self.has_decoder:
+            return []
+        return [b for b in self.model.code_bits if b in self.entropy_model.bits]
 
-        The stream's header names the model and its weights' sha256; :meth:`decompress`
-        refuses streams from other weights.
+    def operating_points(self) -> list[dict[str, float]]:
+        """``[{"bits": b, "kbps": expected kbit/s}, ...]`` of a codec, coarsest first.
+
+        The rate is the fitted priors' estimate for typical music (header excluded); a stream's
+        real size is what :meth:`compress` returns.
         """
+        return [
+            {
+                "bits": b,
+                "kbps": entropy.expected_bits_per_segment(self.entropy_model, b)
+                / self.segment_seconds
+                / 1000.0,
+            }
+            for b in self.code_bits
+        ]
+
+    def _bits_for(self, bits: int | None, kbps: float | None) -> int:
+        points = self.operating_points()
+        if bits is not None and kbps is not None:
+            raise ConfigError("give bits or kbps, not both")
+        if bits is not None:
+            if bits not in self.code_bits:
+                raise ConfigError(f"bits must be one of {self.code_bits}, got {bits}")
+            return int(bits)
+        if kbps is None:
+            return self.code_bits[-1]
+        if not np.isfinite(kbps) or kbps <= 0:
+            raise ConfigError(f"kbps must be a positive number, got {kbps}")
+        fitting = [p for p in points if p["kbps"] <= kbps]
+        if not fitting:
+            raise ConfigError(
+                f"{kbps:g} kbit/s is below this codec's lowest operating point "
+                f"({points[0]['kbps']:.2f} kbit/s at {points[0]['bits']} bits)"
+            )
+        return int(fitting[-1]["bits"])
+
+    def compress(
+        self,
+        audio_or_path: AudioSource,
+        *,
+        sr: int | None = None,
+        bits: int | None = None,
+        kbps: float | None = None,
+    ) -> bytes:
+        """A clip as an ``.mlz`` byte stream (see :mod:`codec`).
+
+        A codec (a model packaged with fitted priors, :attr:`code_bits` not empty) writes a
+        v2 stream: both latents quantised at ``bits`` per number and entropy-coded. ``kbps``
+        picks the finest precision whose typical rate (:meth:`operating_points`) fits; with
+        neither, the finest. Other autoencoders write v1 streams (fixed-rate global codes).
+        The header names the model and its weights' sha256; :meth:`decompress` refuses
+        streams from other weights.
+
+        Example:
+            >>> space = LatentSpace.load("gtzan-codec")  # doctest: +SKIP
+            >>> blob = space.compress("song.wav", kbps=1.0)  # doctest: +SKIP
+
+        Raises:
+            ConfigError: ``bits``/``kbps`` for a model without operating points, or out of range.
+        """
+        if not self.code_bits:
+            if bits is not None or kbps is not None:
+                raise ConfigError(
+                    f"{self.name!r} writes fixed-rate streams ({self.bitrate:.0f} bit/s); "
+                    "bits and kbps need a codec model (e.g. gtzan-codec)"
+                )
+            if getattr(self.model, "time_latent_dim", 0):
+                raise ConfigError(
+                    f"{self.name!r} has a time-varying latent but no fitted priors "
+                    "(package it with musiclatent package to compress with it)"
+                )
+            return self._compress_v1(audio_or_path, sr=sr)
+        chosen = self._bits_for(bits, kbps)
+        enc = self.encode(audio_or_path, sr=sr)
+        codes, time_codes = self.model.codes_of(enc.mean, enc.time, bits=chosen)
+        return codec.pack_v2(
+            codes,
+            time_codes,
+            model=self.name,
+            weights_sha256=self.weights_sha256,
+            sample_rate=self.sample_rate,
+            num_samples=enc.num_samples,
+            bits=chosen,
+            entropy_model=self.entropy_model,
+        )
+
+    def _compress_v1(self, audio_or_path: AudioSource, *, sr: int | None) -> bytes:
         enc = self.encode(audio_or_path, sr=sr)
         lo, hi = self._quantiser(enc.mean)
         codes = codec.quantize(enc.mean, bits=self.bits_per_dim, lo=lo, hi=hi)
@@ -707,18 +800,11 @@ class LatentSpace:
             hi=hi,
         )
 
-    def decompress_latents(self, blob: bytes) -> tuple[np.ndarray, int]:
-        """``(latents (segments, latent_dim), num_samples)`` of an ``.mlz`` stream.
-
-        The header is checked against this model before any code is unpacked: the weights'
-        sha256, latent width, rate and bits must be the model's, and the segment count must be
-        what the window rule makes of ``num_samples``, so a stream cannot make the decoder
-        produce more than the audio it describes.
-
-        Raises:
-            IncompatibleModelError: written by other weights.
-            CompressedStreamError: not a valid stream, or its header disagrees with the model.
-        """
+    def _checked_header(self, blob: bytes) -> codec.Header:
+        """The stream's header, checked against this model before anything is decoded: the
+        weights' sha256, widths, rate and bits must be the model's, and the segment count must
+        be what the window rule makes of ``num_samples``, so a stream cannot make the decoder
+        produce more than the audio it describes."""
         head = codec.read_header(blob)
         if head.weights_sha256 != self.weights_sha256:
             raise IncompatibleModelError(
@@ -731,18 +817,65 @@ class LatentSpace:
                 f"stream of {head.latent_dim}-d latents at {head.sample_rate} Hz does not match "
                 f"the model ({self.latent_dim}-d at {self.sample_rate} Hz)"
             )
-        if head.bits != self.bits_per_dim:
+        if head.version == 1 and head.bits != self.bits_per_dim:
             raise CompressedStreamError(
                 f"stream codes have {head.bits} bits, the model writes {self.bits_per_dim}"
             )
+        if head.version >= 2:
+            if not self.code_bits:
+                raise CompressedStreamError(
+                    f"a version-{head.version} stream needs a codec model; {self.name!r} has no "
+                    "fitted priors"
+                )
+            steps = int(self.model.time_steps)
+            time_dim = int(self.model.time_latent_dim)
+            if (head.steps, head.time_dim) != (steps, time_dim):
+                raise CompressedStreamError(
+                    f"stream of {head.steps}x{head.time_dim} time codes per segment does not "
+                    f"match the model ({steps}x{time_dim})"
+                )
+            if head.bits not in self.code_bits:
+                raise CompressedStreamError(
+                    f"stream codes have {head.bits} bits; the model decodes {self.code_bits}"
+                )
         expected = audio_io.segment_count(head.num_samples, self.sample_rate, self.segment_seconds)
         if head.segments != expected:
             raise CompressedStreamError(
                 f"stream holds {head.segments} segments but {head.num_samples} samples make "
                 f"{expected} segment(s) of {self.segment_seconds:g} s"
             )
-        codes = codec.unpack_rows(blob, head)
-        return codec.dequantize(codes, bits=head.bits, lo=head.lo, hi=head.hi), head.num_samples
+        return head
+
+    def decompress_latents(self, blob: bytes) -> tuple[np.ndarray, int]:
+        """``(latents (segments, latent_dim), num_samples)`` of an ``.mlz`` stream (for a v2
+        stream, the global latents; :meth:`decompress_codes` gives both).
+
+        Raises:
+            IncompatibleModelError: written by other weights.
+            CompressedStreamError: not a valid stream, or its header disagrees with the model.
+        """
+        z, _, num_samples = self.decompress_codes(blob)
+        return z, num_samples
+
+    def decompress_codes(self, blob: bytes) -> tuple[np.ndarray, np.ndarray | None, int]:
+        """``(global latents, time-varying latents or None, num_samples)`` of a stream.
+
+        Raises:
+            IncompatibleModelError: written by other weights.
+            CompressedStreamError: not a valid stream, or its header disagrees with the model.
+        """
+        head = self._checked_header(blob)
+        if head.version == 1:
+            codes = codec.unpack_rows(blob, head)
+            z = codec.dequantize(codes, bits=head.bits, lo=head.lo, hi=head.hi)
+            return z, None, head.num_samples
+        codes, time_codes = codec.unpack_v2(blob, head, self.entropy_model)
+        quantiser = self.model.bottleneck
+        z = np.asarray(quantiser.dequantize_codes(codes, bits=head.bits), np.float32)
+        z_time = np.asarray(
+            self.model.time_bottleneck.dequantize_codes(time_codes, bits=head.bits), np.float32
+        )
+        return z, z_time, head.num_samples
 
     def decompress(self, blob: bytes, *, n_iter: int = 32) -> np.ndarray:
         """Waveform ``(samples,)`` of an ``.mlz`` stream from :meth:`compress`.
@@ -751,12 +884,16 @@ class LatentSpace:
         stays bounded by the output plus one batch (the header checks of
         :meth:`decompress_latents` bound the output by the audio the stream describes).
         """
-        z, num_samples = self.decompress_latents(blob)
+        z, z_time, num_samples = self.decompress_codes(blob)
         size = int(self.model.samples)
         out = np.empty(min(num_samples, len(z) * size), np.float32)
         for first in range(0, len(z), _BATCH):
+            batch = slice(first, first + _BATCH)
+            log_mel = self.model.decode(
+                z[batch], z_time=None if z_time is None else z_time[batch], batch_size=_BATCH
+            )
             # One shared phase draw per call (seeded): a batch inverts as the whole would.
-            waves = self._invert(self.decode(z[first : first + _BATCH]), n_iter=n_iter, seed=0)
+            waves = self._invert(log_mel, n_iter=n_iter, seed=0)
             part = waves.reshape(-1)[: len(out) - first * size]
             out[first * size : first * size + len(part)] = part
         peak = float(np.max(np.abs(out))) if out.size else 0.0

@@ -1,6 +1,6 @@
 """The package's import layering: each part imports only from the parts below it.
 
-    errors ← _files, _progress ← audio, layers, codec, genre_head, latent_types
+    errors ← _files, _progress, entropy ← audio, layers, codec, genre_head, latent_types
            ← models, data ← presets ← analysis ← latent_space ← evaluate, train ← cli
 
 Parts on one level never import each other, nothing imports ``cli``, and package imports sit
@@ -23,6 +23,7 @@ LEVELS = {
     "__version__": 0,
     "_files": 1,
     "_progress": 1,
+    "entropy": 1,
     "audio": 2,
     "layers": 2,
     "codec": 2,

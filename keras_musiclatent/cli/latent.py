@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from keras_musiclatent import audio
+from keras_musiclatent import audio, codec
 from keras_musiclatent._files import atomic_path, write_json, write_npz
 from keras_musiclatent._progress import progress_bar
 from keras_musiclatent.cli._command import Command, print_json
@@ -384,6 +384,17 @@ def _configure_compress(p: argparse.ArgumentParser) -> None:
         type=Path,
         help="the .mlz to write; a folder for several files or a folder (one <stem>.mlz each)",
     )
+    rate = p.add_mutually_exclusive_group()
+    rate.add_argument(
+        "--kbps",
+        type=float,
+        default=None,
+        help="a codec model's target rate: the finest operating point whose typical rate "
+        "fits (default: its finest)",
+    )
+    rate.add_argument(
+        "--bits", type=int, default=None, help="a codec model's precision, bits per number"
+    )
 
 
 def _run_compress(args: argparse.Namespace) -> int:
@@ -394,17 +405,21 @@ def _run_compress(args: argparse.Namespace) -> int:
     for path, stem in _progress(
         zip(files, _stems(files), strict=True), desc="compress", total=len(files)
     ):
-        blob = space.compress(path)
+        blob = space.compress(path, bits=args.bits, kbps=args.kbps)
         dest = args.output if one else args.output / f"{stem}.mlz"
         with atomic_path(dest) as tmp:
             tmp.write_bytes(blob)
         seconds = audio.info(path).duration
+        header = codec.read_header(blob)
         rows.append(
             {
                 "file": str(path),
                 "out": str(dest),
                 "bytes": len(blob),
-                "latent_bitrate_bps": space.bitrate,
+                "format_version": header.version,
+                "bits_per_number": header.bits,
+                # A v1 stream's rate is fixed; a v2 stream's is what its entropy coding made.
+                **({"latent_bitrate_bps": space.bitrate} if header.version == 1 else {}),
                 "file_bitrate_bps": round(8 * len(blob) / max(seconds, 1e-9), 1),
             }
         )

@@ -6,6 +6,7 @@ A packaged model folder (the zoo's layout, keras-hub style)::
     model.weights.h5     its weights
     latent_stats.npz     optional: mean/std of training latent means
     genre_head.npz       optional: the latent-probe genre classifier
+    entropy.json         optional: fitted priors of a codec's codes (``.mlz`` v2 streams)
     metadata.json        optional: versions, data, parameter count, date, sha256 of the files
 
 A training run folder (``musiclatent train --out DIR``) or a ``.keras`` file loads too.
@@ -27,7 +28,13 @@ import keras
 
 import keras_musiclatent.models  # noqa: F401
 from keras_musiclatent._files import sha256_file
-from keras_musiclatent.errors import CorruptModelError, IncompatibleModelError
+from keras_musiclatent.entropy import EntropyModel
+from keras_musiclatent.errors import (
+    CompressedStreamError,
+    ConfigError,
+    CorruptModelError,
+    IncompatibleModelError,
+)
 from keras_musiclatent.genre_head import GenreHead, LatentStats
 
 __all__ = ["LoadedModel", "load_model_files", "save_model_files"]
@@ -36,6 +43,7 @@ CONFIG = "config.json"
 WEIGHTS = "model.weights.h5"
 STATS = "latent_stats.npz"
 HEAD = "genre_head.npz"
+ENTROPY = "entropy.json"
 METADATA = "metadata.json"
 
 
@@ -50,6 +58,7 @@ class LoadedModel:
         latent_stats: training latent statistics, when packaged.
         genre_head: the genre head, when packaged.
         metadata: ``metadata.json`` (empty without one).
+        entropy_model: a codec's fitted priors, when packaged.
     """
 
     model: Any
@@ -58,6 +67,7 @@ class LoadedModel:
     latent_stats: LatentStats | None = None
     genre_head: GenreHead | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    entropy_model: EntropyModel | None = None
 
 
 def _verify(folder: Path, expected: dict[str, str]) -> None:
@@ -143,7 +153,19 @@ def load_model_files(
         latent_stats=LatentStats.load(path / STATS) if (path / STATS).is_file() else None,
         genre_head=GenreHead.load(path / HEAD) if (path / HEAD).is_file() else None,
         metadata=metadata,
+        entropy_model=_load_entropy(path / ENTROPY) if (path / ENTROPY).is_file() else None,
     )
+
+
+def _load_entropy(file: Path) -> EntropyModel:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorruptModelError(f"{file}: unreadable ({exc})") from None
+    try:
+        return EntropyModel.from_json(text)
+    except (CompressedStreamError, ConfigError) as exc:
+        raise CorruptModelError(f"{file}: {exc}") from None
 
 
 def save_model_files(
@@ -153,6 +175,7 @@ def save_model_files(
     latent_stats: LatentStats | None = None,
     genre_head: GenreHead | None = None,
     metadata: dict[str, Any] | None = None,
+    entropy_model: EntropyModel | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a packaged model folder; the folder appears complete or not at all.
@@ -182,6 +205,8 @@ def save_model_files(
             latent_stats.save(tmp / STATS)
         if genre_head is not None:
             genre_head.save(tmp / HEAD)
+        if entropy_model is not None:
+            (tmp / ENTROPY).write_text(entropy_model.to_json(), encoding="utf-8")
         meta = dict(metadata or {})
         meta["files"] = {
             f.name: sha256_file(f) for f in sorted(tmp.iterdir()) if f.name != METADATA

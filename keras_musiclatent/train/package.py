@@ -17,11 +17,21 @@ import numpy as np
 
 from keras_musiclatent import __version__
 from keras_musiclatent.data import segments_array
+from keras_musiclatent.entropy import fit_entropy_model
 from keras_musiclatent.genre_head import LatentStats
 from keras_musiclatent.latent_space import LatentSpace
 from keras_musiclatent.presets.files import load_model_files
 
 __all__ = ["package_model"]
+
+
+def _is_codec(model: Any) -> bool:
+    """A deterministic, quantised model with a time-varying latent: it writes ``.mlz`` v2."""
+    return (
+        not model.is_variational
+        and bool(getattr(model, "bits", None))
+        and bool(getattr(model, "time_latent_dim", 0))
+    )
 
 
 def package_model(
@@ -37,7 +47,8 @@ def package_model(
     overwrite: bool = False,
     seed: int = 0,
 ) -> Path:
-    """Package a trained model with its latent statistics and genre head.
+    """Package a trained model with its latent statistics and genre head (and, for a codec,
+    the priors its ``.mlz`` v2 streams are entropy-coded with).
 
     Args:
         model_path: a training run folder or ``.keras`` file.
@@ -63,16 +74,26 @@ def package_model(
         "segment_seconds": float(model.segment_seconds),
         "cache_dir": cache_dir,
     }
+    # A codec's priors are fitted on the codes of the same training segments.
+    codec = _is_codec(model)
+    encode = model.encode_with_time if codec else model.encode
     waves, _, label_ids, _ = segments_array(train_table, **kwargs)
-    z_train, _, _ = model.encode(waves, sample=False)
+    parts = [encode(waves, sample=False)]
     del waves
-    labels = [train_table.labels[i] for i in label_ids]
-    z_stats = z_train
     if unlabelled_table is not None and len(unlabelled_table):
         extra, _, _, _ = segments_array(unlabelled_table, **kwargs)
-        z_extra, _, _ = model.encode(extra, sample=False)
-        z_stats = np.concatenate([z_train, z_extra])
+        parts.append(encode(extra, sample=False))
+        del extra
+    z_train = parts[0][0]
+    labels = [train_table.labels[i] for i in label_ids]
+    z_stats = np.concatenate([p[0] for p in parts])
     space.latent_stats = LatentStats.fit(z_stats)
+    if codec:
+        z_time = np.concatenate([p[3] for p in parts])
+        space.entropy_model = fit_entropy_model(
+            {b: model.codes_of(z_stats, z_time, bits=b) for b in model.code_bits},
+            steps=int(model.time_steps),
+        )
     space.fit_genre_head(z_train, labels, seed=seed)
     metadata = {
         "name": name,
