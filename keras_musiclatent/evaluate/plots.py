@@ -4,7 +4,8 @@
 - :func:`log_mel_rgb`: one log-mel as a small RGB thumbnail (the projector's sprite);
 - :func:`embed_2d` and :func:`save_scatter`: 2-D maps of latents by genre;
 - :func:`save_confusion`: a confusion matrix;
-- :func:`read_history` and :func:`save_history`: loss curves of a training ``history.csv``.
+- :func:`read_history` and :func:`save_history`: loss curves of a training ``history.csv``;
+- :func:`plot_rate_quality`: quality against bitrate of latent and reference codecs.
 
 matplotlib is imported on first use (:func:`_pyplot`), and so are the embedding methods
 (:func:`_embedder`; UMAP is optional), so importing this module stays cheap.
@@ -28,6 +29,7 @@ __all__ = [
     "embed_2d",
     "log_mel_rgb",
     "mel_band_centres",
+    "plot_rate_quality",
     "read_history",
     "save_confusion",
     "save_history",
@@ -354,3 +356,112 @@ def save_history(
     fig.tight_layout()
     _save(fig, Path(path), dpi=dpi)
     return metrics
+
+
+# Panel titles of plot_rate_quality, by row key (the keys of evaluate.rate_quality's rows).
+_RATE_QUALITY_TITLES = {
+    "rmse_db": "log-mel RMSE (dB), lower is better",
+    "visqol": "ViSQOL (MOS 1-5)",
+    "onset_r": "onset r",
+    "chroma_r": "chroma r",
+    "beat_f": "beat F",
+    "tempo_ok": "tempo kept (share)",
+    "embedding_cos": "musicnn embedding cosine",
+    "tag_overlap": "top-5 tag overlap",
+}
+
+
+def plot_rate_quality(
+    rows: Sequence[dict[str, Any]],
+    path: str | os.PathLike,
+    *,
+    measures: Sequence[str] = ("visqol", "rmse_db", "onset_r", "chroma_r"),
+    dpi: int = 90,
+) -> None:
+    """Quality against real bitrate, one panel per measure, one curve per codec family.
+
+    A family's points (a latent model's operating points, Opus's rates) are joined in rate
+    order; a family of one point (MP3) is a marker; the ceiling (no rate) is a dashed
+    horizontal line. A panel whose measure no row has says "not measured".
+
+    Args:
+        rows: :func:`keras_musiclatent.evaluate.rate_quality.rate_quality`'s rows (``kind``,
+            ``family``, ``kbps`` and the measures).
+        path: the PNG to write (atomically).
+        measures: row keys, one panel each.
+        dpi: resolution.
+
+    Example:
+        >>> plot_rate_quality(rows, "rate-quality.png")  # doctest: +SKIP
+    """
+    plt = _pyplot()
+    from matplotlib.ticker import FormatStrFormatter
+
+    def finite(value: Any) -> bool:
+        return isinstance(value, float | int) and bool(np.isfinite(value))
+
+    families: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row.get("kind") != "ceiling":
+            families.setdefault(str(row.get("family") or row["system"]), []).append(row)
+    ceilings = [r for r in rows if r.get("kind") == "ceiling"]
+    colours = plt.get_cmap("tab10").colors
+    fig, axes = plt.subplots(1, len(measures), figsize=(3.4 * len(measures), 3.0), squeeze=False)
+    for ax, key in zip(axes[0], measures, strict=True):
+        drawn = points_drawn = False
+        for i, (family, members) in enumerate(families.items()):
+            points = sorted(
+                (float(r["kbps"]), float(r[key]))
+                for r in members
+                if finite(r.get("kbps")) and r["kbps"] > 0 and finite(r.get(key))
+            )
+            if not points:
+                continue
+            x, y = zip(*points, strict=True)
+            latent = members[0].get("kind") == "latent"
+            ax.plot(
+                x,
+                y,
+                marker="o" if latent else "s",
+                linestyle="-" if len(points) > 1 else "none",
+                color=colours[i % len(colours)],
+                label=family,
+            )
+            drawn = points_drawn = True
+        for j, row in enumerate(ceilings):
+            if finite(row.get(key)):
+                ax.axhline(
+                    float(row[key]),
+                    linestyle="--",
+                    color="0.4" if j == 0 else colours[(len(families) + j) % len(colours)],
+                    linewidth=1,
+                    label=str(row["system"]),
+                )
+                drawn = True
+        if points_drawn:
+            ax.set_xscale("log")
+            # Plain numbers (0.1, 1, 10) read faster as kbit/s than powers of ten.
+            ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+        if not drawn:
+            ax.text(0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes)
+        ax.set_title(_RATE_QUALITY_TITLES.get(key, key), fontsize=9)
+        ax.set_xlabel("kbit/s (log)", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, which="both", alpha=0.25)
+    # One legend for all panels: every panel shows the same families.
+    legend: dict[str, Any] = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    if legend:
+        fig.legend(
+            list(legend.values()),
+            list(legend),
+            loc="lower center",
+            ncol=min(len(legend), 4),
+            fontsize=7,
+            frameon=False,
+        )
+    rows_of_labels = -(-len(legend) // 4)
+    fig.tight_layout(rect=(0, min(0.4, 0.07 * rows_of_labels + 0.02), 1, 1))
+    _save(fig, path, dpi=dpi)
