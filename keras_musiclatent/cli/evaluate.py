@@ -12,6 +12,8 @@ from keras_musiclatent.data.sources import load_table, nonempty_split
 from keras_musiclatent.errors import ConfigError, MusicLatentError
 from keras_musiclatent.evaluate.card import render_card
 from keras_musiclatent.evaluate.evaluator import evaluate_space
+from keras_musiclatent.evaluate.plots import plot_rate_quality
+from keras_musiclatent.evaluate.rate_quality import evaluate_codec
 from keras_musiclatent.latent_space import LatentSpace
 from keras_musiclatent.presets import registry as zoo
 
@@ -29,6 +31,14 @@ def _load_peer(args: argparse.Namespace) -> tuple[LatentSpace | None, str | None
         return LatentSpace.load(args.peer), None
     except MusicLatentError as exc:
         return None, f"{args.peer} could not be loaded ({exc})"
+
+
+def _load_embedder() -> LatentSpace | None:
+    """``musicnn-msd`` for the rate-quality table's meaning columns; None when it cannot load."""
+    try:
+        return LatentSpace.load(PEER)
+    except MusicLatentError:
+        return None
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
@@ -58,6 +68,18 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", type=Path, default=None, help="also write the result here")
     p.add_argument("--card", type=Path, default=None, help="also write a Markdown model card")
     p.add_argument(
+        "--rate-quality",
+        type=int,
+        default=None,
+        metavar="N",
+        help="whole clips of the split (one genre after another) on which each operating point, "
+        "the log-mel inversion ceiling and Opus/MP3 are judged by rate, RMSE, ViSQOL, onset, "
+        "chroma, beat and musicnn agreement (default: 10 for a codec model, 0 otherwise)",
+    )
+    p.add_argument(
+        "--no-visqol", action="store_true", help="leave ViSQOL out of the rate-quality table"
+    )
+    p.add_argument(
         "--ablation",
         type=Path,
         default=None,
@@ -81,7 +103,21 @@ def _write_card(args: argparse.Namespace, result: dict[str, Any], space: LatentS
     if args.ablation is not None:
         command += f" --ablation {args.ablation}"
         ablation = _read_ablation(args)
-    text = render_card(result, command=command, metadata=space.metadata, ablation=ablation)
+    if args.rate_quality is not None:
+        command += f" --rate-quality {args.rate_quality}"
+    if args.no_visqol:
+        command += " --no-visqol"
+    plot = None
+    if result.get("rate_quality"):
+        plot = Path(args.card).with_name("rate_quality.png")
+        plot_rate_quality(result["rate_quality"]["rows"], plot)
+    text = render_card(
+        result,
+        command=command,
+        metadata=space.metadata,
+        ablation=ablation,
+        rate_quality_plot=None if plot is None else plot.name,
+    )
     with atomic_path(args.card) as tmp:
         tmp.write_text(text, encoding="utf-8")
     # A card inside a zoo model's folder is one of its files: refresh their sha256.
@@ -115,6 +151,14 @@ def _run(args: argparse.Namespace) -> int:
         peer_note=peer_note,
         seed=args.seed,
     )
+    clips = args.rate_quality if args.rate_quality is not None else 10 * bool(space.code_bits)
+    if clips < 0:
+        raise ConfigError(f"--rate-quality must be >= 0, got {clips}")
+    if clips:
+        embedder = peer if peer is not None and peer.name == PEER else _load_embedder()
+        result["rate_quality"] = evaluate_codec(
+            space, chosen, clips=clips, embedder=embedder, visqol=not args.no_visqol
+        )
     result = {"model_arg": str(args.model), "split": args.split, **result}
     if args.json:
         write_json(args.json, result)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from keras_musiclatent.evaluate.rate_quality import Aim, aims_markdown, rate_quality_markdown
+
 __all__ = ["render_card"]
 
 
@@ -54,12 +56,51 @@ def _time_note(rec: dict[str, Any]) -> list[str]:
     ]
 
 
+def _compression_lines(comp: dict[str, Any], rq: dict[str, Any] | None) -> list[str]:
+    if rq:
+        return [
+            "The `.mlz` v2 stream holds both latents, quantised at the chosen precision and "
+            "entropy-coded under priors fitted on the training codes; its real rates are in "
+            "the rate-and-quality table below."
+        ]
+    return [
+        f"{comp['bits_per_dim']} bits per dimension: **{comp['bitrate_bps']:.0f} bit/s** "
+        f"(ratio {comp['ratio_to_pcm16']:.0f}:1 to 16-bit PCM at 22050 Hz), plus the "
+        "`.mlz` header per file."
+    ]
+
+
+def _rate_quality_section(rq: dict[str, Any] | None, plot: str | None) -> list[str]:
+    if not rq:
+        return []
+    lines = [
+        "",
+        f"## Rate and quality, judged as a listener would ({len(rq['clips'])} whole clips)",
+        "",
+        "Each clip goes through every operating point of the `.mlz` stream (`musiclatent "
+        "compress --bits B` / `--kbps X`, then `decompress`), through the log-mel inversion "
+        "alone (the ceiling of any decoder here), and through Opus and MP3 (ffmpeg). The rate "
+        "is the real file size over the clip's duration; measures are defined in "
+        "docs/evaluation.md.",
+        "",
+        rate_quality_markdown(rq["rows"], note=rq.get("note")).strip(),
+        "",
+    ]
+    if plot:
+        lines += [f"![rate and quality]({plot})", ""]
+    found = [Aim(**a) for a in rq.get("aims", [])]
+    if found:
+        lines += ["### Aims at 1 kbit/s or less", "", aims_markdown(found).strip()]
+    return lines
+
+
 def render_card(
     result: dict[str, Any],
     *,
     command: str,
     metadata: dict[str, Any],
     ablation: str | None = None,
+    rate_quality_plot: str | None = None,
 ) -> str:
     """Markdown card of an :func:`~keras_musiclatent.evaluate.evaluator.evaluate_space` result.
 
@@ -69,6 +110,8 @@ def render_card(
         metadata: the model's ``metadata.json``.
         ablation: a Markdown ablation table (``scripts/ablation.py``), shown as its own
             section.
+        rate_quality_plot: file name (beside the card) of the rate–quality plot of
+            ``result["rate_quality"]``.
     """
     rec, comp, genre = result["reconstruction"], result["compression"], result["genre"]
     lines = [
@@ -114,9 +157,7 @@ def render_card(
         "",
         "## Compression",
         "",
-        f"{comp['bits_per_dim']} bits per dimension: **{comp['bitrate_bps']:.0f} bit/s** "
-        f"(ratio {comp['ratio_to_pcm16']:.0f}:1 to 16-bit PCM at 22050 Hz), plus the "
-        "`.mlz` header per file.",
+        *_compression_lines(comp, result.get("rate_quality")),
         "",
         "## Genre (clip level, latent probe = logistic regression on latent means)",
         "",
@@ -169,6 +210,7 @@ def render_card(
                 f"| {e['smoothness']:.3f} | {e['nearest_train_db']:.2f} "
                 f"| {'' if conf is None else _pct(conf)} |"
             )
+    lines += _rate_quality_section(result.get("rate_quality"), rate_quality_plot)
     if ablation:
         lines += [
             "",

@@ -32,6 +32,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from keras_musiclatent._progress import wants_progress
+from keras_musiclatent.audio.io import load as load_audio
 from keras_musiclatent.audio.io import resample
 from keras_musiclatent.errors import InvalidAudioError
 from keras_musiclatent.evaluate import metrics
@@ -44,8 +45,10 @@ __all__ = [
     "System",
     "aims",
     "aims_markdown",
+    "evaluate_codec",
     "inversion_ceiling",
     "latent_systems",
+    "pick_clips",
     "rate_quality",
     "rate_quality_markdown",
     "reference_systems",
@@ -540,3 +543,70 @@ def aims_markdown(rows: Sequence[Aim]) -> str:
             f"| {aim.note} |"
         )
     return "\n".join(lines) + "\n"
+
+
+# --- a split's clips ------------------------------------------------------------------------
+
+
+def pick_clips(table: Sequence[Any], n: int) -> list[Any]:
+    """``n`` clips spread over the labels: the first clip (by id) of each label in turn.
+
+    Round-robin over labels keeps every genre in a small rate–quality set, and the choice
+    depends on the table alone, so a rerun measures the same clips.
+
+    Example:
+        >>> from types import SimpleNamespace as C
+        >>> t = [C(clip_id=f"{g}.{i}", label=g) for g in "ab" for i in range(3)]
+        >>> [c.clip_id for c in pick_clips(t, 3)]
+        ['a.0', 'b.0', 'a.1']
+    """
+    by_label: dict[str, list[Any]] = {}
+    for clip in sorted(table, key=lambda c: c.clip_id):
+        by_label.setdefault(clip.label, []).append(clip)
+    queues = [by_label[label] for label in sorted(by_label)]
+    chosen: list[Any] = []
+    while len(chosen) < n and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < n:
+                chosen.append(queue.pop(0))
+    return chosen
+
+
+def evaluate_codec(
+    space: Any,
+    table: Sequence[Any],
+    *,
+    clips: int = 10,
+    embedder: Any | None = None,
+    visqol: bool = True,
+    references: bool = True,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """The rate–quality rows of a latent model beside its ceiling and the reference codecs,
+    on ``clips`` whole clips of ``table`` (:func:`pick_clips`), as ``musiclatent evaluate``
+    puts them in a model card.
+
+    Returns:
+        ``{"rows", "note", "clips", "aims"}``: the :func:`rate_quality` rows, what was
+        skipped, the clip ids, and :func:`aims` as dicts.
+
+    Raises:
+        AudioError: a chosen clip does not decode.
+    """
+    chosen = pick_clips(table, clips)
+    rate = int(space.sample_rate)
+    waves = [(c.clip_id, load_audio(c.path, sr=rate)) for c in chosen]
+    systems = [*latent_systems(space), inversion_ceiling(space)]
+    note = None
+    if references:
+        refs, note = reference_systems()
+        systems += refs
+    rows = rate_quality(
+        systems, waves, sample_rate=rate, embedder=embedder, visqol=visqol, progress=progress
+    )
+    return {
+        "rows": rows,
+        "note": note,
+        "clips": [c.clip_id for c in chosen],
+        "aims": [a._asdict() for a in aims(rows)],
+    }

@@ -70,3 +70,42 @@ def test_card_of_a_model_with_a_time_latent_shows_both_latents_and_the_ablation(
     assert "## Ablation" in card and "| base | 50.0% |" in card and "--ablation" in card
     assert main(["evaluate", *args, "--card", str(card_path), "--ablation", "nope.md"]) == 1
     assert "--ablation nope.md" in capsys.readouterr().err
+
+
+def test_card_of_a_codec_has_the_rate_quality_table_plot_and_aims(tmp_path, capsys):
+    from keras_musiclatent.entropy import fit_entropy_model
+    from keras_musiclatent.latent_space import LatentSpace
+    from keras_musiclatent.models import MusicAutoencoder
+    from tests.conftest import TINY_SPACE_MODEL
+
+    data = make_genre_folder(tmp_path / "data", n=10)
+    model = MusicAutoencoder(**TINY_SPACE_MODEL, time_latent_dim=1, bits=3, min_bits=2)
+    model.adapt(0.1 * np.random.default_rng(0).standard_normal((4, 22050)).astype("float32"))
+    space = LatentSpace(model, name="tiny-codec")
+    waves = 0.1 * np.random.default_rng(1).standard_normal((6, 22050)).astype("float32")
+    z, _, _, z_time = model.encode_with_time(waves, sample=False)
+    space.entropy_model = fit_entropy_model(
+        {b: model.codes_of(z, z_time, bits=b) for b in model.code_bits}, steps=model.time_steps
+    )
+    folder = space.save(tmp_path / "tiny-codec")
+    card_path, json_path = tmp_path / "card.md", tmp_path / "evaluation.json"
+    args = [str(folder), "--data", str(data), "--dataset", "folder", "--split", "valid"]
+    args += ["--audio-segments", "1", "--pairs", "1", "--no-peer", "--json", str(json_path)]
+    args += ["--rate-quality", "2", "--no-visqol"]
+    assert main(["evaluate", *args, "--card", str(card_path)]) == 0
+    capsys.readouterr()
+    rq = json.loads(json_path.read_text())["rate_quality"]
+    names = [r["system"] for r in rq["rows"]]
+    assert names[:3] == [
+        "tiny-codec 2 bits",
+        "tiny-codec 3 bits",
+        "tiny-codec log-mel inverted (ceiling)",
+    ]
+    assert len(rq["clips"]) == 2 and len(rq["aims"]) == 5
+    latent = rq["rows"][0]
+    assert latent["kbps"] > 0 and np.isfinite(latent["rmse_db"]) and np.isfinite(latent["onset_r"])
+    card = card_path.read_text()
+    assert "## Rate and quality" in card and "![rate and quality](rate_quality.png)" in card
+    assert "tiny-codec 2 bits" in card and "### Aims at 1 kbit/s or less" in card
+    assert (tmp_path / "rate_quality.png").stat().st_size > 1000
+    assert "--rate-quality 2 --no-visqol" in card
