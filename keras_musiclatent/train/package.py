@@ -117,4 +117,9 @@ def package_model(
         },
         "source_weights_sha256": loaded.weights_sha256,
     }
+    if codec:
+        # Typical rates under the fitted priors; `musiclatent compress --kbps` picks from them.
+        metadata["operating_points"] = [
+            {"bits": p["bits"], "kbps": round(p["kbps"], 3)} for p in space.operating_points()
+        ]
     return space.save(out, metadata=metadata, overwrite=overwrite)

@@ -81,3 +81,23 @@ def test_a_fixed_rate_model_refuses_a_rate(tiny_space_dir, clip, tmp_path, capsy
     args = ["compress", str(clip), "--model", str(tiny_space_dir), "-o", str(out), "--kbps", "1"]
     assert main(args) == 1
     assert "fixed-rate" in capsys.readouterr().err and not out.exists()
+
+
+def test_packaging_a_codec_fits_its_priors_and_lists_its_operating_points(tmp_path, capsys):
+    from tests.evaluate.test_report import make_genre_folder
+
+    data = make_genre_folder(tmp_path / "data", n=10)
+    model = MusicAutoencoder(**TINY_SPACE_MODEL, time_latent_dim=2, bits=4, min_bits=3)
+    saved = tmp_path / "model.keras"
+    model.save(saved)
+    out = tmp_path / "packaged"
+    argv = ["package", str(saved), "--data", str(data), "--dataset", "folder"]
+    assert main([*argv, "--out", str(out), "--name", "tiny-codec"]) == 0
+    capsys.readouterr()
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert [p["bits"] for p in metadata["operating_points"]] == [3, 4]
+    assert "entropy.json" in metadata["files"]
+    space = LatentSpace.load(out)
+    assert space.code_bits == [3, 4] and space.entropy_model.steps == model.time_steps
+    blob = space.compress(tone(2.0, freq=300.0), bits=3)
+    assert codec.read_header(blob).version == 2
