@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import functools
 import http.server
+import importlib.util
 import io
 import json
 import re
@@ -22,11 +23,20 @@ import pytest
 from keras_musiclatent import audio
 from keras_musiclatent.cli.main import main
 from keras_musiclatent.data.sources import load_table, subsample
+from keras_musiclatent.entropy import fit_entropy_model
 from keras_musiclatent.evaluate.evaluator import evaluate_space
 from keras_musiclatent.evaluate.report.build import build_report, find_history
+from keras_musiclatent.evaluate.report.codecs import CODECS, available_codecs
 from keras_musiclatent.evaluate.report.html import Page, Table, render
 from keras_musiclatent.latent_space import LatentSpace
-from tests.conftest import two_genre_clips
+from keras_musiclatent.models import MusicAutoencoder
+from tests.conftest import TINY_SPACE_MODEL, two_genre_clips
+
+#: The compression table's listener columns measured on every report here (ViSQOL when
+#: visqol-python is installed, musicnn agreement since musicnn-msd ships in the zoo).
+LISTENER = ["onset_r", "chroma_r", "beat_f", "embedding_cos", "tag_overlap"]
+if importlib.util.find_spec("visqol") is not None:
+    LISTENER.append("visqol")
 
 
 def make_genre_folder(root: Path, *, n: int = 6, seed: int = 3) -> Path:
@@ -91,6 +101,7 @@ def test_report_writes_a_self_contained_page(report):
         assert (out / src).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     names = {Path(s).name for s in images}
     assert {"latent-tsne.png", "latent-pca.png", "confusion.png", "history.png"} <= names
+    assert "rate-quality.png" in names  # beside the compression table
     assert "walk-0.png" in names
     text = (out / "index.html").read_text(encoding="utf-8")
     # Nothing is fetched from the network: no absolute URL and no script.
@@ -107,6 +118,13 @@ def test_report_tables_hold_measurements(report):
     methods = {row["method"]: row for row in summary["compression"]}
     mlz = methods["tiny-vae latent, .mlz"]
     assert mlz["kbps"] > 0 and mlz["ratio"] > 1 and mlz["audio_rmse_db"] > 0
+    # A fixed-rate model: one stream, one row, and the listener columns on every played row.
+    assert [m for m in methods if ".mlz" in m] == ["tiny-vae latent, .mlz"]
+    played = [m for m in methods if m != "PCA, same dims"]
+    for key in LISTENER:
+        assert all(key in methods[m] for m in methods)
+        assert all(methods[m][key] is not None for m in played), key
+    assert methods["PCA, same dims"]["onset_r"] is None  # no player, nothing measured
     assert methods["PCA, same bitrate"]["logmel_rmse_db"] >= 0
     if shutil.which("ffmpeg"):
         assert any(m.startswith("Opus") for m in methods)
@@ -179,13 +197,18 @@ def test_report_on_gtzan(gtzan_root, tmp_path, name):
     assert summary["clips"] == 6 and summary["segments"] > 6
     assert "No training history found" in summary["history"]  # the zoo folder has none
     methods = {row["method"]: row for row in summary["compression"]}
-    latent = methods[f"{name} latent, .mlz"]["logmel_rmse_db"]
     if name == "gtzan-ae":
         # The compression model beats PCA at its own bitrate on real music (its card's claim;
         # gtzan-vae's global latent alone does not, and its card says so).
+        latent = methods[f"{name} latent, .mlz"]["logmel_rmse_db"]
         assert latent < methods["PCA, same bitrate"]["logmel_rmse_db"]
     else:
-        assert np.isfinite(latent)
+        # A time-varying latent without fitted priors has no stream: the page says why.
+        assert f"{name} latent, .mlz" not in methods
+        assert any("no .mlz stream" in n for n in summary["compression_notes"])
+        assert np.isfinite(methods[f"{name} latent, float32"]["logmel_rmse_db"])
+    for key in LISTENER:
+        assert methods["original, inverted"][key] is not None
 
 
 # --- in a real browser ------------------------------------------------------------------------
@@ -338,6 +361,7 @@ def test_report_pca_baseline_agrees_with_the_card(tiny_space_dir, tmp_path):
         probe_dims=0,
         iterations=2,
         codecs=False,
+        listener=False,
         progress=False,
     )
     assert small["clips"] == 1 and small["pca_baseline"]["clips"] == 8
@@ -356,10 +380,98 @@ def test_report_says_when_pca_is_fitted_on_the_clips_shown(tiny_space_dir, tmp_p
         probe_dims=0,
         iterations=2,
         codecs=False,
+        listener=False,
         progress=False,
         train_split="nonesuch",
     )
     pca = summary["pca_baseline"]
     assert pca["splits"] == "" and pca["clips"] == 5 and "not the model card's" in pca["on"]
+    # Listener columns switched off: the table keeps its RMSE columns and says so.
+    assert all("onset_r" not in row for row in summary["compression"])
+    assert "listener columns switched off" in summary["compression_notes"]
     page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
     assert "the report clips not listened to" in page
+
+
+# --- a codec model: one stream per operating point --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def codec_report(tmp_path_factory) -> tuple[Path, dict, LatentSpace]:
+    """The report of a tiny packaged codec (fitted priors at 2-5 bits) with the reference
+    codecs and the listener columns, on one listened 2-s clip."""
+    base = tmp_path_factory.mktemp("codec-report")
+    table = load_table(make_genre_folder(base / "data", n=4), dataset="folder")
+    config = {**TINY_SPACE_MODEL, "time_latent_dim": 2, "bits": 5, "min_bits": 2}
+    model = MusicAutoencoder(**config)
+    fit = LatentSpace(model, name="tiny-codec", weights_sha256="cd" * 32)
+    clips, _ = two_genre_clips(np.random.default_rng(5), n=4)
+    encodings = [fit.encode(c) for c in clips]
+    z = np.concatenate([e.mean for e in encodings])
+    z_time = np.concatenate([e.time for e in encodings])
+    fit.entropy_model = fit_entropy_model(
+        {b: model.codes_of(z, z_time, bits=b) for b in model.code_bits}, steps=model.time_steps
+    )
+    space = LatentSpace.load(fit.save(base / "tiny-codec"))
+    out = base / "report"
+    summary = build_report(
+        space,
+        table,
+        out=out,
+        split="all",
+        listen=1,
+        pairs=0,
+        probe_dims=0,
+        iterations=2,
+        progress=False,
+    )
+    return out, summary, space
+
+
+def test_codec_report_has_a_player_and_a_row_per_operating_point(codec_report):
+    out, summary, space = codec_report
+    assert space.code_bits == [2, 3, 4, 5]
+    parser = _refs(out / "index.html")
+    audios = [Path(a["src"]).name for t, a in parser.tags if t == "audio"]
+    for bits in space.code_bits:
+        assert sum(name.endswith(f"-compressed-{bits}bits.wav") for name in audios) == 1
+    mlz = sorted(p.name for p in (out / "media").glob("*.mlz"))
+    assert [name.rsplit("-", 1)[1] for name in mlz] == [
+        "2bits.mlz",
+        "3bits.mlz",
+        "4bits.mlz",
+        "5bits.mlz",
+    ]
+    methods = {row["method"]: row for row in summary["compression"]}
+    rows = [methods[f"tiny-codec .mlz, {bits} bits"] for bits in space.code_bits]
+    sizes = [(out / "media" / name).stat().st_size for name in mlz]
+    assert sizes[0] < sizes[-1] and rows[0]["kbps"] < rows[-1]["kbps"]
+    for row in rows:
+        assert row["kbps"] > 0 and row["logmel_rmse_db"] > 0 and row["audio_rmse_db"] > 0
+        for key in LISTENER:
+            assert row[key] is not None, key
+    assert "operating points" in (out / "index.html").read_text(encoding="utf-8")
+    # The plot holds the same rows: every operating point and the ceiling.
+    plotted = {row["system"]: row for row in summary["rate_quality"]}
+    assert {f"tiny-codec .mlz, {b} bits" for b in space.code_bits} <= set(plotted)
+    assert plotted["original, inverted"]["kind"] == "ceiling"
+    assert plotted["tiny-codec .mlz, 2 bits"]["kbps"] == pytest.approx(rows[0]["kbps"])
+    assert plotted["tiny-codec .mlz, 2 bits"]["onset_r"] == pytest.approx(rows[0]["onset_r"])
+    assert Path(summary["rate_quality_plot"]).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_codec_report_keeps_each_reference_codec_apart(codec_report):
+    if not shutil.which("ffmpeg"):
+        pytest.skip("ffmpeg is not installed")
+    out, summary, _ = codec_report
+    usable, _ = available_codecs()
+    assert len(usable) == len(CODECS)  # Opus 6/12/24 and MP3 32 on one ffmpeg
+    methods = {row["method"]: row for row in summary["compression"]}
+    rates = [methods[c.name]["kbps"] for c in usable]
+    opus = [methods[c.name]["kbps"] for c in usable if c.family == "Opus"]
+    assert opus == sorted(opus) and len(set(rates)) == len(rates)
+    for codec in usable:
+        assert methods[codec.name]["stored"].endswith(f"{codec.kbps:g} kbit/s")
+        assert methods[codec.name]["onset_r"] is not None
+        assert len(list((out / "media").glob(f"*-{codec.key}.wav"))) == 1
+    assert {c.name for c in usable} <= {r["system"] for r in summary["rate_quality"]}

@@ -5,10 +5,12 @@ seeded subsample of a dataset split and writes ``index.html`` with its media bes
 (``media/`` WAVs and ``.mlz`` streams, ``images/`` PNGs, ``report.json``):
 
 - players for a few clips: the original, its Griffin-Lim inversion, the reconstruction, the
-  compressed stream (``compress`` → ``decompress``), PCA at the same bitrate and, when ffmpeg
-  is installed, Opus and MP3 at their lowest bitrates;
-- the compression table (kbit/s, ratio to 16-bit PCM, spectral RMSE per
-  the evaluation protocol (docs/evaluation.md));
+  compressed stream (``compress`` → ``decompress``; a codec model's at each of its operating
+  points), PCA at the same bitrate and, when ffmpeg is installed, Opus at 6, 12 and 24 kbit/s
+  and MP3 at 32 kbit/s;
+- the compression table (kbit/s, ratio to 16-bit PCM, spectral RMSE per the evaluation
+  protocol (docs/evaluation.md) and, on the audio the players hold, the listener measures of
+  :mod:`keras_musiclatent.evaluate.rate_quality`) with its rate-quality plot;
 - t-SNE and PCA (and UMAP, when umap-learn is installed) of the segment latents by genre;
 - the genre head's clip-level confusion matrix;
 - loss curves from a training ``history.csv``;
@@ -27,6 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import hashlib
+import importlib.util
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -40,7 +45,7 @@ from keras_musiclatent._files import atomic_path, write_json
 from keras_musiclatent._progress import progress_counter, wants_progress
 from keras_musiclatent.audio.features import DESCRIPTORS
 from keras_musiclatent.data.sources import subsample
-from keras_musiclatent.errors import ConfigError, MissingComponentError
+from keras_musiclatent.errors import ConfigError, MissingComponentError, MusicLatentError
 from keras_musiclatent.evaluate import metrics
 from keras_musiclatent.evaluate.clips import Segments, safe_name, segments_of
 from keras_musiclatent.evaluate.evaluator import (
@@ -53,14 +58,17 @@ from keras_musiclatent.evaluate.evaluator import (
     table_log_mels,
     walk_log_mels,
 )
+from keras_musiclatent.evaluate.listener import MIN_SECONDS, VISQOL_PACKAGE
 from keras_musiclatent.evaluate.plots import (
     embed_2d,
+    plot_rate_quality,
     read_history,
     save_confusion,
     save_history,
     save_log_mel_strip,
     save_scatter,
 )
+from keras_musiclatent.evaluate.rate_quality import MEASURES, System, rate_quality
 from keras_musiclatent.evaluate.report.codecs import Codec, available_codecs, round_trip
 from keras_musiclatent.evaluate.report.html import (
     Figure,
@@ -81,6 +89,7 @@ STEPS = (
     "encode",
     "baselines",
     "listen",
+    "listener measures",
     "latent plots",
     "genre head",
     "training history",
@@ -209,7 +218,26 @@ class _Audit:
         self.mel: dict[str, list[float]] = {}
         self.audio: dict[str, list[float]] = {}
         self.bytes: dict[str, int] = {}
+        # Audio seconds behind each method's bytes: a codec that failed on an excerpt has fewer.
+        self.coded: dict[str, float] = {}
         self.seconds = 0.0
+        # What the players hold, for the listener measures: each excerpt, and per method the
+        # audio of every excerpt it produced (a codec that failed on one has a gap).
+        self.originals: list[np.ndarray] = []
+        self.heard: dict[str, dict[int, np.ndarray]] = {}
+
+    def add_bytes(self, key: str, num_bytes: int, seconds: float) -> None:
+        """Record a stream of ``num_bytes`` holding ``seconds`` of audio."""
+        self.bytes[key] = self.bytes.get(key, 0) + int(num_bytes)
+        self.coded[key] = self.coded.get(key, 0.0) + float(seconds)
+
+    def bps(self, key: str) -> float:
+        """Real bits per second of the streams recorded under ``key``."""
+        return 8 * self.bytes[key] / self.coded[key]
+
+    def hear(self, key: str, clip: int, wave: np.ndarray) -> None:
+        """Keep the audio a player of method ``key`` holds for excerpt ``clip``."""
+        self.heard.setdefault(key, {})[clip] = np.asarray(wave, np.float32)
 
     def windows(self, y: np.ndarray, count: int) -> np.ndarray:
         """``(count, samples)`` windows of a waveform, zero-padded or cut to fill them."""
@@ -317,21 +345,42 @@ def _pca(
 # --- sections -------------------------------------------------------------------------------
 
 
+def _points(space: Any) -> list[int | None]:
+    """Precisions the report compresses at: a codec's operating points, coarsest first, or
+    ``[None]``, a fixed-rate model's one stream."""
+    return [int(b) for b in space.code_bits] or [None]
+
+
+def _mlz_key(bits: int | None) -> str:
+    """Audit key (and player file name part) of the ``.mlz`` stream at ``bits``."""
+    return "mlz" if bits is None else f"mlz-{bits}bits"
+
+
+def _mlz_label(space: Any, bits: int | None) -> str:
+    """Compression-table label of the ``.mlz`` stream at ``bits``."""
+    return f"{space.name} latent, .mlz" if bits is None else f"{space.name} .mlz, {bits} bits"
+
+
 def _listen_section(
     run: _Run, pca: _Pca, codecs: list[Codec], audit: _Audit
 ) -> tuple[list[ListenClip], list[str]]:
-    """Players for each listened clip; fills ``audit``. Returns the clips and codec failures."""
+    """Players for each listened clip; fills ``audit``. Returns the clips and what failed."""
     space, seg, sr = run.space, run.seg, run.space.sample_rate
     head = space.genre_head
+    # The evaluator decodes the global latent alone (docs/evaluation.md): say so where the
+    # model has a time-varying latent, whose detail the reconstruction then lacks.
+    global_only = " (time-varying latent at its prior)" if space.has_time_latent else ""
     clips: list[ListenClip] = []
     failures: list[str] = []
     for i, (pos, rows) in enumerate(zip(run.listen, run.excerpt_rows, strict=True)):
         clip = seg.table[pos]
         stem = f"{i:02d}-{safe_name(clip.clip_id)}"
-        y = np.concatenate([seg.waves[r, : seg.lengths[r]] for r in rows])
+        y = np.concatenate([seg.waves[r, : seg.lengths[r]] for r in rows]).astype(np.float32)
         ref_db = metrics.logmel_db(audit.windows(y, len(rows)), **audit.kw)
         ref, fr = run.ref[rows], run.frames[rows]
-        audit.seconds += len(y) / sr
+        seconds = len(y) / sr
+        audit.seconds += seconds
+        audit.originals.append(y)
         players: list[Player] = []
 
         def put(
@@ -352,25 +401,47 @@ def _listen_section(
         put("original", "original", y, "the clip as decoded from the dataset")
         inverted = invert(ref)
         audit.add_audio("inversion", ref_db, inverted, fr)
+        audit.hear("inversion", i, inverted)
         put("inverted", "original, inverted", inverted, "Griffin-Lim of its own log-mel")
 
         recon = invert(run.decoded[rows])
         audit.add_mel("latent", ref, run.decoded[rows], fr)
         audit.add_audio("latent", ref_db, recon, fr)
-        put("reconstruction", "reconstruction", recon, "decode of the latent means")
+        audit.hear("latent", i, recon)
+        put("reconstruction", "reconstruction", recon, "decode of the latent means" + global_only)
 
-        blob = space.compress(y)
-        with atomic_path(run.media / f"{stem}.mlz") as tmp:
-            tmp.write_bytes(blob)
-        # ``decompress`` in its two halves, so the decoded log-mel is measured as well.
-        z_q, num_samples = space.decompress_latents(blob)
-        mel_q = space.decode(z_q)
-        n_q = min(len(z_q), len(rows))
-        audit.add_mel("mlz", ref[:n_q], mel_q[:n_q], fr[:n_q])
-        compressed = invert(mel_q, num_samples)
-        audit.add_audio("mlz", ref_db, compressed, fr)
-        audit.bytes["mlz"] = audit.bytes.get("mlz", 0) + len(blob)
-        put("compressed", f"compressed ({len(blob)} B)", compressed, ".mlz → decompress")
+        links: list[tuple[str, str]] = []
+        for bits in _points(space):
+            key = _mlz_key(bits)
+            try:
+                blob = space.compress(y) if bits is None else space.compress(y, bits=bits)
+            except ConfigError as exc:
+                # A time-varying latent without fitted priors has no stream format.
+                failures.append(f"no .mlz stream: {exc}")
+                continue
+            name = f"{stem}.mlz" if bits is None else f"{stem}-{bits}bits.mlz"
+            with atomic_path(run.media / name) as tmp:
+                tmp.write_bytes(blob)
+            # ``decompress`` in its two halves, so the decoded log-mel is measured as well.
+            z_q, z_time, num_samples = space.decompress_codes(blob)
+            mel_q = space.model.decode(z_q, z_time=z_time)
+            n_q = min(len(z_q), len(rows))
+            audit.add_mel(key, ref[:n_q], mel_q[:n_q], fr[:n_q])
+            compressed = invert(mel_q, num_samples)
+            audit.add_audio(key, ref_db, compressed, fr)
+            audit.add_bytes(key, len(blob), seconds)
+            audit.hear(key, i, compressed)
+            if bits is None:
+                put("compressed", f"compressed ({len(blob)} B)", compressed, ".mlz → decompress")
+                links.append((f"download .mlz ({len(blob)} B)", f"media/{name}"))
+            else:
+                put(
+                    f"compressed-{bits}bits",
+                    f"{space.name} .mlz, {bits} bits ({len(blob):,} B)",
+                    compressed,
+                    f".mlz at {bits} bits per number → decompress",
+                )
+                links.append((f"{bits}-bit .mlz ({len(blob):,} B)", f"media/{name}"))
 
         if pca.exact is not None and pca.quantised is not None:
             exact, quantised = pca.exact[rows], pca.quantised[rows]
@@ -379,6 +450,7 @@ def _listen_section(
             audit.add_audio("pca", ref_db, invert(exact), fr)
             pca_audio = invert(quantised)
             audit.add_audio("pca_q", ref_db, pca_audio, fr)
+            audit.hear("pca_q", i, pca_audio)
             put("pca", "PCA, same bitrate", pca_audio, f"{pca.k} quantised PCA coefficients")
 
         for codec in codecs:
@@ -387,10 +459,13 @@ def _listen_section(
             except OSError as exc:
                 failures.append(f"{codec.name} failed on {clip.clip_id}: {exc}")
                 continue
-            audit.add_audio(codec.encoder, ref_db, result.audio, fr)
-            audit.bytes[codec.encoder] = audit.bytes.get(codec.encoder, 0) + result.num_bytes
+            # One encoder runs at several rates: everything is keyed by the codec's key.
+            audit.add_audio(codec.key, ref_db, result.audio, fr)
+            audit.add_bytes(codec.key, result.num_bytes, seconds)
+            audit.hear(codec.key, i, result.audio)
             label = f"{codec.name} ({result.num_bytes:,} B)"
-            put(codec.encoder, label, result.audio, f"ffmpeg {codec.encoder}, decoded to WAV")
+            note = f"ffmpeg {codec.encoder} at {codec.kbps:g} kbit/s, decoded to WAV"
+            put(codec.key, label, result.audio, note)
 
         subtitle = f"genre: {clip.label or '(none)'}"
         if head is not None:
@@ -398,16 +473,124 @@ def _listen_section(
             best = int(np.argmax(probs))
             subtitle += f" · genre head: {head.genres[best]} ({float(probs[best]):.2f})"
         subtitle += f" · first {len(y) / sr:.1f} s"
-        links = [(f"download .mlz ({len(blob)} B)", f"media/{stem}.mlz")]
         clips.append(ListenClip(clip.clip_id, subtitle, players, links))
-    return clips, failures
+    return clips, list(dict.fromkeys(failures))
 
 
-def _compression_table(run: _Run, pca: _Pca, codecs: list[Codec], audit: _Audit) -> Table:
+# --- listener measures ----------------------------------------------------------------------
+
+#: The musicnn model whose embedding and tags the listener columns compare.
+MUSICNN = "musicnn-msd"
+#: Listener columns of the compression table (keys of :data:`rate_quality.MEASURES`).
+LISTENER_COLUMNS = ("onset_r", "chroma_r", "beat_f", "visqol", "embedding_cos", "tag_overlap")
+
+
+@dataclass
+class _Listener:
+    """Listener measures per audit key (means over the excerpts) and what the page says."""
+
+    measured: dict[str, dict[str, Any]]
+    notes: list[str]
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a float; ``None`` (a table's "–", JSON's null) when missing or not finite."""
+    if isinstance(value, bool) or not isinstance(value, float | int):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _digest(y: np.ndarray) -> str:
+    return hashlib.blake2b(
+        np.ascontiguousarray(y, np.float32).tobytes(), digest_size=16
+    ).hexdigest()
+
+
+def _replay(originals: list[np.ndarray], waves: dict[int, np.ndarray]) -> Any:
+    """A round trip handing back the audio a player already holds, found by its original.
+
+    So the listener columns are measured on the very audio the page plays, with no second
+    encode or Griffin-Lim (whose result would differ by its phase).
+    """
+    by_original = {_digest(originals[i]): wave for i, wave in waves.items()}
+
+    def replay(audio: np.ndarray, sr: int) -> tuple[np.ndarray, int]:
+        return by_original[_digest(audio)], 0  # the table's rates come from the audit
+
+    return replay
+
+
+def _musicnn() -> tuple[Any | None, str]:
+    """The ``musicnn-msd`` model, or ``None`` and why not."""
+    try:
+        return LatentSpace.load(MUSICNN), ""
+    except (MusicLatentError, OSError, ImportError, ValueError) as exc:
+        return None, f"musicnn columns left out: {MUSICNN} did not load ({exc})"
+
+
+def _listener_section(audit: _Audit, *, sample_rate: int, enabled: bool) -> _Listener:
+    """Onset r, chroma r, beat F, ViSQOL and musicnn agreement of every played method, by
+    :func:`~keras_musiclatent.evaluate.rate_quality.rate_quality` on the players' audio."""
+    if not enabled:
+        return _Listener({}, ["listener columns switched off"])
+    notes: list[str] = []
+    visqol = importlib.util.find_spec("visqol") is not None
+    if not visqol:
+        notes.append(f"ViSQOL not measured: pip install {VISQOL_PACKAGE}")
+    embedder, note = _musicnn()
+    if note:
+        notes.append(note)
+    usable = {i for i, y in enumerate(audit.originals) if len(y) >= MIN_SECONDS * sample_rate}
+    if len(usable) < len(audit.originals):
+        short = len(audit.originals) - len(usable)
+        notes.append(f"{short} excerpt(s) under {MIN_SECONDS:g} s left out of the listener columns")
+    # rate_quality measures its systems on one list of clips: a codec that failed on an
+    # excerpt is measured, with any others alike, on the excerpts it has.
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for key, waves in audit.heard.items():
+        have = tuple(sorted(usable & set(waves)))
+        if have:
+            groups.setdefault(have, []).append(key)
+    measured: dict[str, dict[str, Any]] = {}
+    for have, keys in groups.items():
+        clips = [(str(i), audit.originals[i]) for i in have]
+        systems = [
+            System(
+                key,
+                "ceiling" if key == "inversion" else "latent",
+                _replay(audit.originals, audit.heard[key]),
+            )
+            for key in keys
+        ]
+        rows = rate_quality(
+            systems,
+            clips,
+            sample_rate=sample_rate,
+            embedder=embedder,
+            visqol=visqol,
+            progress=False,
+        )
+        measured.update(zip(keys, rows, strict=True))
+    if visqol:
+        said = sorted({str(r["visqol_note"]) for r in measured.values() if r.get("visqol_note")})
+        notes += [f"ViSQOL {text}" for text in said]
+    return _Listener(measured, notes)
+
+
+def _compression_table(
+    run: _Run, pca: _Pca, codecs: list[Codec], audit: _Audit, listener: _Listener
+) -> tuple[Table, list[str]]:
+    """The table and its JSON keys, one per column."""
     space = run.space
     seg_s, bits = space.segment_seconds, space.bits_per_dim
+    columns = [
+        k
+        for k in LISTENER_COLUMNS
+        if any(_finite(m.get(k)) is not None for m in listener.measured.values())
+    ]
 
     def row(label: str, stored: str, bps: float | None, key: str) -> list[Any]:
+        heard = listener.measured.get(key, {})
         return [
             label,
             stored,
@@ -415,22 +598,25 @@ def _compression_table(run: _Run, pca: _Pca, codecs: list[Codec], audit: _Audit)
             None if bps is None else metrics.compression_ratio(bps),
             audit.mean(audit.mel, key),
             audit.mean(audit.audio, key),
+            *(_finite(heard.get(k)) for k in columns),
         ]
 
-    rows = [
-        row(
-            f"{space.name} latent, .mlz",
-            f"{bits}-bit latents + header",
-            8 * audit.bytes["mlz"] / audit.seconds,
-            "mlz",
-        ),
-        row(
-            f"{space.name} latent, float32",
-            "the latent means, unquantised",
-            space.latent_dim * 32 / seg_s,
-            "latent",
-        ),
-    ]
+    rows = []
+    for b in _points(space):
+        key = _mlz_key(b)
+        if key in audit.bytes:
+            stored = (
+                f"{bits}-bit latents + header"
+                if b is None
+                else f"both latents at {b} bits, entropy-coded + header"
+            )
+            rows.append(row(_mlz_label(space, b), stored, audit.bps(key), key))
+    means = "the latent means, unquantised"
+    if space.has_time_latent:
+        means = "the global latent means, unquantised (time-varying latent at its prior)"
+    rows.append(
+        row(f"{space.name} latent, float32", means, space.latent_dim * 32 / seg_s, "latent")
+    )
     if pca.exact is not None:
         rows.append(
             row(
@@ -444,9 +630,9 @@ def _compression_table(run: _Run, pca: _Pca, codecs: list[Codec], audit: _Audit)
             row("PCA, same dims", f"{pca.k} coefficients, float32", pca.k * 32 / seg_s, "pca")
         )
     for codec in codecs:
-        if codec.encoder in audit.bytes:
-            bps = 8 * audit.bytes[codec.encoder] / audit.seconds
-            rows.append(row(codec.name, f"ffmpeg {codec.encoder}", bps, codec.encoder))
+        if codec.key in audit.bytes:
+            stored = f"ffmpeg {codec.encoder} at {codec.kbps:g} kbit/s"
+            rows.append(row(codec.name, stored, audit.bps(codec.key), codec.key))
     rows.append(row("original, inverted", "nothing (the vocoder's floor)", None, "inversion"))
     header = [
         "method",
@@ -455,8 +641,66 @@ def _compression_table(run: _Run, pca: _Pca, codecs: list[Codec], audit: _Audit)
         "ratio to 16-bit PCM",
         "log-mel RMSE (dB)",
         "audio RMSE (dB)",
+        *(MEASURES[k][0] for k in columns),
     ]
-    return Table(header, rows)
+    keys = ["method", "stored", "kbps", "ratio", "logmel_rmse_db", "audio_rmse_db", *columns]
+    return Table(header, rows), keys
+
+
+def _points_fact(space: Any) -> str:
+    """A codec's operating points in words, as its fitted priors expect them."""
+    points = ", ".join(
+        f"{p['bits']} bits ≈ {p['kbps']:.2f} kbit/s" for p in space.operating_points()
+    )
+    return f"{points} (the fitted priors' estimate for typical music, header excluded)"
+
+
+def _rate_quality_plot(
+    run: _Run, codecs: list[Codec], audit: _Audit, listener: _Listener
+) -> tuple[Figure | None, list[dict[str, Any]]]:
+    """Quality against real rate of the streams in the table (the model's, the reference
+    codecs') and the inversion ceiling, drawn from the table's own measurements.
+
+    Returns:
+        The figure (``None`` when no stream was measured) and its rows, in the shape of
+        :func:`~keras_musiclatent.evaluate.rate_quality.rate_quality`'s.
+    """
+    space = run.space
+    entries: list[tuple[str, str, str, str, float | None]] = [
+        (_mlz_key(b), _mlz_label(space, b), "latent", str(space.name), None) for b in _points(space)
+    ]
+    entries += [(c.key, c.name, "reference", c.family, c.kbps) for c in codecs]
+    entries.append(("inversion", "original, inverted", "ceiling", "ceiling", None))
+    rows: list[dict[str, Any]] = []
+    for key, name, kind, family, nominal in entries:
+        if key not in (audit.audio if kind == "ceiling" else audit.bytes):
+            continue
+        row = {k: listener.measured.get(key, {}).get(k, math.nan) for k in MEASURES}
+        # The table's rate and audio RMSE, so table and plot agree to the digit.
+        row.update(
+            system=name,
+            kind=kind,
+            family=family,
+            nominal_kbps=nominal,
+            kbps=math.nan if kind == "ceiling" else audit.bps(key) / 1000,
+            rmse_db=audit.mean(audit.audio, key),
+        )
+        rows.append(row)
+    if not any(r["kind"] != "ceiling" for r in rows):
+        return None, rows
+    measures = [
+        k
+        for k in ("visqol", "rmse_db", "onset_r", "chroma_r")
+        if any(_finite(r.get(k)) is not None for r in rows)
+    ]
+    plot_rate_quality(rows, run.images / "rate-quality.png", measures=measures)
+    caption = (
+        "Each panel one column of the table against real kbit/s: the model's .mlz "
+        f"stream{'s' if len(_points(space)) > 1 else ''} and the reference codecs; dashed: the "
+        "log-mel inverted, the ceiling of any decoder through this vocoder."
+    )
+    figure = Figure("images/rate-quality.png", "quality against bitrate", caption)
+    return figure, rows
 
 
 def _scatter_section(run: _Run) -> tuple[list[Figure], str]:
@@ -647,6 +891,7 @@ def build_report(
     history: str | os.PathLike | None = None,
     iterations: int = 32,
     codecs: bool = True,
+    listener: bool = True,
     seed: int = 0,
     data_description: str = "",
     command: str = "",
@@ -671,7 +916,12 @@ def build_report(
         probe_dims: dimensions explained (those with the largest training spread); 0 skips.
         history: a ``history.csv`` from ``musiclatent train`` (default: the model folder's).
         iterations: Griffin-Lim iterations of every inversion.
-        codecs: compare with Opus and MP3 when ffmpeg is available.
+        codecs: compare with Opus (6, 12, 24 kbit/s) and MP3 (32 kbit/s) when ffmpeg is
+            available.
+        listener: the compression table's listener columns (onset r, chroma r, beat F,
+            ViSQOL when ``visqol-python`` is installed, and musicnn agreement when
+            ``musicnn-msd`` loads), measured on the players' audio; about a second per
+            method and 10 s of excerpt on 2 cores. False leaves them out.
         seed: every random choice.
         data_description: how the page names the data.
         command: the command line shown on the page.
@@ -687,7 +937,9 @@ def build_report(
 
     Returns:
         A JSON-ready summary (also written to ``out/report.json``); ``"index"`` is the page,
-        ``"pca_baseline"`` what PCA was fitted on and its RMSE over all report segments.
+        ``"pca_baseline"`` what PCA was fitted on and its RMSE over all report segments,
+        ``"compression"`` the table's rows (``null`` where a measure is missing),
+        ``"rate_quality"`` the plotted rows and ``"compression_notes"`` what was skipped.
 
     Raises:
         ConfigError: bad settings. DatasetError: the split holds no readable clip.
@@ -756,18 +1008,31 @@ def build_report(
         bar.step("listen")
         audit = _Audit(model)
         clips, failures = _listen_section(run, pca, usable, audit)
-        compression = _compression_table(run, pca, usable, audit)
+
+        bar.step("listener measures")
+        heard = _listener_section(audit, sample_rate=space.sample_rate, enabled=listener)
+        compression, compression_keys = _compression_table(run, pca, usable, audit, heard)
+        rq_plot, rq_rows = _rate_quality_plot(run, usable, audit, heard)
         n_listen_seg = sum(len(r) for r in run.excerpt_rows)
         seg_s = space.segment_seconds
+        if space.code_bits:
+            points = space.operating_points()
+            rate = (
+                f"the .mlz rows are the codec's {len(points)} operating points ({points[0]['bits']}"
+                f" to {points[-1]['bits']} bits per number, which its fitted priors expect at "
+                f"{points[0]['kbps']:.2f} to {points[-1]['kbps']:.2f} kbit/s on typical music)"
+            )
+        else:
+            rate = f"the latent alone is {space.bitrate:.0f} bit/s"
         compression_note = (
             f"Measured on the {len(run.listen)} excerpts above ({n_listen_seg} segments of "
             f"{seg_s:g} s). Spectral RMSE as docs/evaluation.md defines it (floor at the "
             "reference's "
             "maximum - 80 dB, real frames only): log-mel RMSE compares the decoder's (or PCA's) "
             "log-mel with the input, audio RMSE the log-mel of what a listener hears. kbit/s of "
-            f"the .mlz stream and the codecs come from file sizes; the latent alone is "
-            f"{space.bitrate:.0f} bit/s. PCA is {pca.note}. Over all {len(seg.table)} report "
-            f"clips ({len(seg)} segments) the decoder's log-mel RMSE is {latent_rmse:.2f} dB"
+            f"the .mlz streams and the codecs come from file sizes; {rate}. PCA is {pca.note}. "
+            f"Over all {len(seg.table)} report clips ({len(seg)} segments) the decoder's "
+            f"log-mel RMSE is {latent_rmse:.2f} dB"
         )
         if "reduction_vs_pca" in pca_summary:
             compression_note += (
@@ -778,10 +1043,20 @@ def build_report(
         compression_note += "."
         if usable:
             compression_note += (
-                " Opus and MP3 run at the lowest bitrate their encoders accept, still many "
-                "times the latent's."
+                " The reference codecs run at set rates ("
+                + ", ".join(c.name for c in usable)
+                + "); the table gives the rate of the files they wrote."
             )
-        for extra in ([codec_note] if codec_note else []) + failures:
+        if listener:
+            compression_note += (
+                " The listener columns compare the audio of each player with its original "
+                "excerpt, a mean over the excerpts (docs/evaluation.md; ↑: higher is better): "
+                "onset r (attacks), chroma r (pitch classes), beat F (beat positions), ViSQOL "
+                f"(MOS 1-5) and, through {MUSICNN}, the cosine of the embeddings and the share "
+                "of the top-5 tags kept."
+            )
+        notes = ([codec_note] if codec_note else []) + failures + heard.notes
+        for extra in notes:
             compression_note += f" ({extra}.)"
 
         bar.step("latent plots")
@@ -820,8 +1095,12 @@ def build_report(
             ),
             ("PCA baseline", f"{pca.k} components, {pca.note}"),
             (
-                "latent bitrate",
-                f"{space.bitrate:.0f} bit/s ({space.bits_per_dim} bits per dimension)",
+                ("operating points", _points_fact(space))
+                if space.code_bits
+                else (
+                    "latent bitrate",
+                    f"{space.bitrate:.0f} bit/s ({space.bits_per_dim} bits per dimension)",
+                )
             ),
             ("generated", datetime.datetime.now().strftime("%Y-%m-%d %H:%M")),
         ]
@@ -833,8 +1112,9 @@ def build_report(
             listen=clips,
             listen_note=(
                 "Each clip as decoded, inverted from its own log-mel (what the vocoder alone "
-                "loses), reconstructed from its latent, through the compressed .mlz stream and "
-                "through the baselines. Hover over a label for details."
+                "loses), reconstructed from its latent, through the compressed .mlz stream (a "
+                "codec model's at each of its operating points) and through the baselines. "
+                "Hover over a label for details."
             ),
             compression=compression,
             compression_note=compression_note,
@@ -848,11 +1128,11 @@ def build_report(
             walk_note=walk_note,
             probe=probe,
             probe_note=probe_note,
+            compression_plot=rq_plot,
         )
         index = run.out / "index.html"
         with atomic_path(index) as tmp:
             tmp.write_text(render(page), encoding="utf-8")
-        keys = ["method", "stored", "kbps", "ratio", "logmel_rmse_db", "audio_rmse_db"]
         summary = {
             "index": str(index),
             "model": space.name,
@@ -863,7 +1143,13 @@ def build_report(
             "listened": [seg.table[p].clip_id for p in run.listen],
             "latent_rmse_db": latent_rmse,
             "pca_baseline": pca_summary,
-            "compression": [dict(zip(keys, r, strict=True)) for r in compression.rows],
+            "compression": [dict(zip(compression_keys, r, strict=True)) for r in compression.rows],
+            "compression_notes": notes,
+            "rate_quality_plot": None if rq_plot is None else str(run.out / rq_plot.src),
+            "rate_quality": [
+                {k: _finite(v) if isinstance(v, float) else v for k, v in row.items()}
+                for row in rq_rows
+            ],
             "genre_accuracy": accuracy,
             "interpolation_smoothness": smooth,
             "probe": probe_rows,

@@ -31,6 +31,7 @@ table { border-collapse: collapse; margin: 8px 0; font-size: 14px; }
 th, td { border-bottom: 1px solid var(--line); padding: 5px 10px; text-align: left; }
 th { background: #eef2f6; font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.wide { overflow-x: auto; max-width: 100%; }
 .clips { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 16px; }
 .clip { border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; background: #fff; }
 .clip h3 { margin-top: 0; }
@@ -113,6 +114,7 @@ class Page:
     walk_note: str
     probe: Table | None
     probe_note: str
+    compression_plot: Figure | None = None
 
 
 def _e(text: object) -> str:
@@ -179,7 +181,13 @@ def render(page: Page) -> str:
             "compression",
             "Compression",
             _note(page.compression_note)
-            + (_table(page.compression) if page.compression is not None else ""),
+            # The listener columns make the table wider than the page on a laptop screen.
+            + (
+                f'<div class="wide">{_table(page.compression)}</div>'
+                if page.compression is not None
+                else ""
+            )
+            + (_figure(page.compression_plot) if page.compression_plot is not None else ""),
         ),
         (
             "latents",
