@@ -67,6 +67,11 @@ def _configure_report(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-codecs", action="store_true", help="leave out Opus/MP3 even when ffmpeg is there"
     )
+    p.add_argument(
+        "--no-listener",
+        action="store_true",
+        help="leave out the listener columns (onset, chroma, beat, ViSQOL, musicnn agreement)",
+    )
 
 
 def _run_report(args: argparse.Namespace) -> int:
@@ -86,6 +91,7 @@ def _run_report(args: argparse.Namespace) -> int:
         history=args.history,
         iterations=args.iterations,
         codecs=not args.no_codecs,
+        listener=not args.no_listener,
         seed=args.seed,
         data_description=_describe(args),
         command="musiclatent " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "",

@@ -475,3 +475,15 @@ def test_codec_report_keeps_each_reference_codec_apart(codec_report):
         assert methods[codec.name]["onset_r"] is not None
         assert len(list((out / "media").glob(f"*-{codec.key}.wav"))) == 1
     assert {c.name for c in usable} <= {r["system"] for r in summary["rate_quality"]}
+
+
+def test_cli_report_can_leave_out_the_listener_columns(tiny_space_dir, tmp_path):
+    data = make_genre_folder(tmp_path / "data", n=4)
+    out = tmp_path / "report"
+    args = ["report", str(tiny_space_dir), "--data", str(data), "--dataset", "folder"]
+    args += ["--split", "all", "--out", str(out), "--listen", "1", "--pairs", "0"]
+    args += ["--probe-dims", "0", "--iterations", "2", "--no-codecs", "--no-listener"]
+    assert main(args) == 0
+    summary = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert "listener columns switched off" in summary["compression_notes"]
+    assert all("onset_r" not in row for row in summary["compression"])
