@@ -31,7 +31,7 @@ def outputs(name: str) -> dict[str, np.ndarray]:
     decoded = space.model.decode(z_mean)
     out = {f"{name}/z_mean": z_mean, f"{name}/decoded": decoded[:, ::8, ::8]}
     if space.has_time_latent:
-        # The time-varying latent ``(2, 17, 4)`` and the decode of both latents.
+        # The time-varying latent (``(2, 17, 4)`` in gtzan-vae) and the decode of both.
         z_time = space.model.encode_time(fixed_input())
         both = space.model.decode(z_mean, z_time=z_time)
         out.update({f"{name}/z_time": z_time, f"{name}/decoded_both": both[:, ::8, ::8]})
