@@ -429,7 +429,12 @@ def _run_compress(args: argparse.Namespace) -> int:
 
 def _configure_decompress(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", type=Path, metavar="MLZ")
-    _model_arg(p)
+    p.add_argument(
+        "--model",
+        default=None,
+        help="zoo name or model folder / training run (default: the zoo model the stream "
+        f"names, else {DEFAULT_MODEL})",
+    )
     p.add_argument("-o", "--output", required=True, type=Path, help="the .wav to write")
     p.add_argument("--iterations", type=int, default=32, help="Griffin-Lim iterations")
 
@@ -441,6 +446,10 @@ def _run_decompress(args: argparse.Namespace) -> int:
         raise CompressedStreamError(f"{args.file}: no such file") from None
     except IsADirectoryError:
         raise CompressedStreamError(f"{args.file}: is a directory") from None
+    if args.model is None:
+        # A stream names the model that wrote it; the weights' sha256 is still checked.
+        named = codec.read_header(blob).model
+        args.model = named if named in zoo.list_models() else DEFAULT_MODEL
     space = _space(args)
     y = space.decompress(blob, n_iter=args.iterations)
     audio.save(args.output, y, space.sample_rate)

@@ -101,3 +101,12 @@ def test_packaging_a_codec_fits_its_priors_and_lists_its_operating_points(tmp_pa
     assert space.code_bits == [3, 4] and space.entropy_model.steps == model.time_steps
     blob = space.compress(tone(2.0, freq=300.0), bits=3)
     assert codec.read_header(blob).version == 2
+
+
+def test_decompress_finds_the_zoo_model_a_stream_names(clip, tmp_path, capsys):
+    mlz, wav = tmp_path / "a.mlz", tmp_path / "a.wav"
+    assert main(["compress", str(clip), "--model", "gtzan-ae", "-o", str(mlz)]) == 0
+    capsys.readouterr()
+    assert codec.read_header(mlz.read_bytes()).model == "gtzan-ae"
+    assert main(["decompress", str(mlz), "-o", str(wav)]) == 0  # no --model
+    assert sf.info(wav).frames == 4 * 22050

@@ -14,7 +14,7 @@ from keras_musiclatent import LatentSpace
 from keras_musiclatent.data.synthetic import demo_clip
 
 REFERENCE = Path(__file__).resolve().parent / "data" / "zoo_outputs.npz"
-MODELS = ("gtzan-vae", "gtzan-ae")
+MODELS = ("gtzan-vae", "gtzan-ae", "gtzan-codec")
 
 
 def fixed_input() -> np.ndarray:
