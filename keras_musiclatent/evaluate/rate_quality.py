@@ -34,6 +34,7 @@ import numpy as np
 from keras_musiclatent._progress import wants_progress
 from keras_musiclatent.audio.io import load as load_audio
 from keras_musiclatent.audio.io import resample
+from keras_musiclatent.audio.windows import segment
 from keras_musiclatent.errors import InvalidAudioError
 from keras_musiclatent.evaluate import metrics
 from keras_musiclatent.evaluate.listener import listener_measures
@@ -203,20 +204,15 @@ def inversion_ceiling(space: Any, *, n_iter: int = 32) -> System:
 # --- measuring ------------------------------------------------------------------------------
 
 
-def _windows(y: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """``((count, size) zero-padded windows, (count,) real lengths)`` of a waveform."""
-    count = max(1, -(-len(y) // size))
-    out = np.zeros(count * size, np.float32)
-    out[: len(y)] = y
-    lengths = np.minimum(size, len(y) - size * np.arange(count))
-    return out.reshape(count, size), lengths
-
-
 def _rmse_db(ref: np.ndarray, dec: np.ndarray, sr: int) -> list[float]:
-    """Audio RMSE of docs/evaluation.md per 3-s window: librosa log-mels of both waveforms."""
-    size = int(round(SEGMENT_SECONDS * sr))
-    ref_w, lengths = _windows(ref, size)
-    dec_w, _ = _windows(dec, size)
+    """Audio RMSE of docs/evaluation.md per 3-s window: librosa log-mels of both waveforms.
+
+    Both are cut by the package's window rule (:func:`keras_musiclatent.audio.windows.segment`),
+    the rule every latent codec encodes by: a tail under 1 s is no window, so a clip's last
+    few samples, which a latent codec does not store, do not count as a silent window.
+    """
+    ref_w, lengths = segment(ref, sr, SEGMENT_SECONDS)
+    dec_w, _ = segment(_fit(dec, len(ref)), sr, SEGMENT_SECONDS)
     ref_db = metrics.logmel_db(ref_w, sample_rate=sr)
     frames = metrics.real_frames(lengths, frames=ref_db.shape[1])
     rmse = metrics.spectral_rmse_db(ref_db, metrics.logmel_db(dec_w, sample_rate=sr), frames=frames)

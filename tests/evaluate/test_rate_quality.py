@@ -193,6 +193,23 @@ def test_copy_scores_perfectly_and_rows_are_deterministic(clips):
     assert first == second
 
 
+def test_rmse_windows_follow_the_package_rule_so_a_short_tail_is_not_a_silent_window():
+    # A 30.013-s clip, as GTZAN's: ten 3-s windows and a 294-sample tail no latent codec
+    # encodes (the window rule drops tails under 1 s). Losing that tail costs nothing.
+    y = demo_clip(seconds=30.0, seed=1)
+    y = np.concatenate([y, y[:294]])
+    cut = y.copy()
+    cut[-294:] = 0.0
+    per_window = rq._rmse_db(y, cut, SR)
+    assert len(per_window) == 10 and max(per_window) == 0.0
+    # A tail of 1 s or more is a window of its own, and losing it is counted.
+    z = np.concatenate([y[: 10 * 66150], y[: SR + 100]])
+    lost = z.copy()
+    lost[10 * 66150 :] = 0.0
+    per_window = rq._rmse_db(z, lost, SR)
+    assert len(per_window) == 11 and per_window[-1] > 10.0 and max(per_window[:10]) == 0.0
+
+
 def test_without_embedder_or_tags_those_columns_are_nan(clips):
     class NoTags(FakeEmbedder):
         tag_names: ClassVar[list[str]] = []
