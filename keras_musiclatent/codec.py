@@ -298,17 +298,12 @@ def _read_v1(view: memoryview) -> Header:
             f"compressed stream claims {segments} segments, more than the limit {MAX_SEGMENTS}"
         )
     offset = start + _FIXED.size
-    payload = len(view) - 4 - offset
     expected = -(-segments * dim * bits // 8)
     if expected > MAX_PAYLOAD_BYTES:
         raise CompressedStreamError(
             f"compressed stream payload of {expected} bytes exceeds the limit {MAX_PAYLOAD_BYTES}"
         )
-    _check_crc(view)
-    if payload != expected:
-        raise CompressedStreamError(
-            f"compressed stream payload has {payload} bytes, the header promises {expected}"
-        )
+    _check_payload(view, offset, expected)
     name = _name(view, start)
     return Header(
         model=name,
@@ -324,6 +319,16 @@ def _read_v1(view: memoryview) -> Header:
         version=V1,
         payload_bytes=expected,
     )
+
+
+def _check_payload(view: memoryview, offset: int, promised: int) -> None:
+    """The checksum, then a payload from ``offset`` to the checksum of ``promised`` bytes."""
+    _check_crc(view)
+    present = len(view) - 4 - offset
+    if present != promised:
+        raise CompressedStreamError(
+            f"compressed stream payload has {present} bytes, the header promises {promised}"
+        )
 
 
 def _read_v2(view: memoryview) -> Header:
@@ -363,12 +368,7 @@ def _read_v2(view: memoryview) -> Header:
             f"{min(limit, MAX_PAYLOAD_BYTES)} for its {segments} segments"
         )
     offset = start + _FIXED_V2.size
-    present = len(view) - 4 - offset
-    _check_crc(view)
-    if present != payload_len:
-        raise CompressedStreamError(
-            f"compressed stream payload has {present} bytes, the header promises {payload_len}"
-        )
+    _check_payload(view, offset, payload_len)
     name = _name(view, start)
     return Header(
         model=name,

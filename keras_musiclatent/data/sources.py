@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -22,7 +24,9 @@ from keras_musiclatent.data.gtzan import load_gtzan
 from keras_musiclatent.data.table import ALL, ClipTable
 from keras_musiclatent.errors import ConfigError, DatasetError
 
-__all__ = ["DATASETS", "load_table", "nonempty_split", "subsample"]
+__all__ = ["DATASETS", "load_table", "nonempty_split", "round_robin", "subsample"]
+
+T = TypeVar("T")
 
 #: ``--dataset`` choices: the loaders of :mod:`keras_musiclatent.data`.
 DATASETS = ("gtzan", "folder", "fma")
@@ -67,6 +71,22 @@ def nonempty_split(table: ClipTable, name: str) -> ClipTable:
     return chosen
 
 
+def round_robin(queues: Sequence[Sequence[T]], k: int) -> list[T]:
+    """Up to ``k`` items, one from each queue in turn, each queue in its own order.
+
+    Example:
+        >>> round_robin([[1, 2, 3], [4]], 3)
+        [1, 4, 2]
+    """
+    queues = [list(q) for q in queues]
+    picked: list[T] = []
+    while len(picked) < k and any(queues):
+        for queue in queues:
+            if queue and len(picked) < k:
+                picked.append(queue.pop(0))
+    return picked
+
+
 def subsample(table: ClipTable, *, max_clips: int | None, seed: int = 0) -> ClipTable:
     """At most ``max_clips`` clips, drawn round-robin over labels (seeded), in table order.
 
@@ -84,10 +104,6 @@ def subsample(table: ClipTable, *, max_clips: int | None, seed: int = 0) -> Clip
     by_label: dict[str, list[str]] = defaultdict(list)
     for clip in table:
         by_label[clip.label].append(clip.clip_id)
-    queues = {k: list(rng.permutation(v)) for k, v in sorted(by_label.items())}
-    chosen: set[str] = set()
-    while len(chosen) < max_clips:
-        for queue in queues.values():
-            if queue and len(chosen) < max_clips:
-                chosen.add(str(queue.pop(0)))
+    queues = [rng.permutation(v).tolist() for _, v in sorted(by_label.items())]
+    chosen = {str(c) for c in round_robin(queues, max_clips)}
     return table.filter(lambda c: c.clip_id in chosen)

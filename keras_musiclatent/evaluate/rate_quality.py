@@ -35,6 +35,7 @@ from keras_musiclatent._progress import wants_progress
 from keras_musiclatent.audio.io import load as load_audio
 from keras_musiclatent.audio.io import resample
 from keras_musiclatent.audio.windows import segment
+from keras_musiclatent.data.sources import round_robin
 from keras_musiclatent.errors import InvalidAudioError
 from keras_musiclatent.evaluate import metrics
 from keras_musiclatent.evaluate.listener import listener_measures
@@ -559,13 +560,7 @@ def pick_clips(table: Sequence[Any], n: int) -> list[Any]:
     by_label: dict[str, list[Any]] = {}
     for clip in sorted(table, key=lambda c: c.clip_id):
         by_label.setdefault(clip.label, []).append(clip)
-    queues = [by_label[label] for label in sorted(by_label)]
-    chosen: list[Any] = []
-    while len(chosen) < n and any(queues):
-        for queue in queues:
-            if queue and len(chosen) < n:
-                chosen.append(queue.pop(0))
-    return chosen
+    return round_robin([by_label[label] for label in sorted(by_label)], n)
 
 
 def evaluate_codec(

@@ -44,7 +44,7 @@ from keras_musiclatent import audio as audio_io
 from keras_musiclatent._files import atomic_path, write_json
 from keras_musiclatent._progress import progress_counter, wants_progress
 from keras_musiclatent.audio.features import DESCRIPTORS
-from keras_musiclatent.data.sources import subsample
+from keras_musiclatent.data.sources import round_robin, subsample
 from keras_musiclatent.errors import ConfigError, MissingComponentError, MusicLatentError
 from keras_musiclatent.evaluate import metrics
 from keras_musiclatent.evaluate.clips import Segments, safe_name, segments_of
@@ -145,12 +145,7 @@ def _round_robin(groups: dict[str, list[int]], k: int, *, seed: int) -> list[int
     """Up to ``k`` items, one group after another, each group in a seeded random order."""
     rng = np.random.default_rng(seed)
     queues = [[int(x) for x in rng.permutation(v)] for _, v in sorted(groups.items())]
-    picked: list[int] = []
-    while len(picked) < k and any(queues):
-        for queue in queues:
-            if queue and len(picked) < k:
-                picked.append(queue.pop(0))
-    return picked
+    return round_robin(queues, k)
 
 
 @dataclass
